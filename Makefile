@@ -1,0 +1,35 @@
+# make examples  - build the C examples into target/examples/ (against the release library)
+# make demo      - the main job: mTLS collector on loopback + both C examples against it
+# make test      - everything CI runs (see .ci/run)
+# make header    - regenerate include/swtls.h with cbindgen
+CARGO ?= cargo
+CC ?= cc
+CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c11
+LIBDIR := $(abspath target/release)
+EXAMPLES := keepalive report
+
+.PHONY: lib examples demo test header bench clean-examples
+
+lib:
+	$(CARGO) build --release --lib
+
+examples: lib $(EXAMPLES:%=target/examples/%)
+
+target/examples/%: examples/c/%.c examples/c/common.h include/swtls.h $(LIBDIR)/libswtls.so
+	@mkdir -p target/examples
+	$(CC) $(CFLAGS) -Iinclude -o $@ $< -L$(LIBDIR) -lswtls -Wl,-rpath,$(LIBDIR)
+
+demo:
+	bash examples/demo.sh
+
+test:
+	bash .ci/run
+
+header:
+	SWTLS_UPDATE_HEADER=1 $(CARGO) test --test header
+
+bench: examples
+	bash bench/run.sh
+
+clean-examples:
+	rm -rf target/examples

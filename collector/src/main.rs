@@ -1,0 +1,300 @@
+//! `swtls-collector`: certificates, a SkyWalking-compatible collector, and
+//! encoded test messages for the swtls demo.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use swtls_collector::certs::CertSet;
+use swtls_collector::{Collector, CollectorOptions, Event, TlsMode, TlsVersions};
+
+const USAGE: &str = "\
+usage:
+  swtls-collector certs --out DIR [--server-name NAME]...
+      Write ca.crt, ca.key, server.crt, server.key, client.crt, client.pem into DIR.
+      Default server names: localhost, 127.0.0.1, ::1.
+  swtls-collector serve [--listen ADDR] [--tls-dir DIR] [--mtls | --mtls-optional]
+                        [--tls-version 1.2|1.3] [--token TOKEN] [--port-file FILE]
+      Serve until SIGTERM or Ctrl-C (default --listen 127.0.0.1:11800).
+      --tls-dir uses DIR/server.crt and DIR/server.key; --mtls also requires client
+      certificates signed by DIR/ca.crt (--mtls-optional lets clients without one in).
+      Prints 'listening on ADDR', then one line per thing received.
+  swtls-collector encode-segment --trace T --segment S --service SVC --instance I --out FILE
+      Write a protobuf-encoded SegmentObject to FILE.
+  swtls-collector encode-ping --service SVC --instance I --out FILE
+      Write a protobuf-encoded InstancePingPkg to FILE.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("certs") => cmd_certs(&args[1..]),
+        Some("serve") => cmd_serve(&args[1..]),
+        Some("encode-segment") => cmd_encode_segment(&args[1..]),
+        Some("encode-ping") => cmd_encode_ping(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command '{other}'")),
+        None => Err("no command given".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("swtls-collector: {e}");
+            if e.starts_with("unknown") || e.starts_with("no command") || e.contains("usage") {
+                eprint!("{USAGE}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Parsed `--flag value` / `--switch` arguments.
+struct Args {
+    pairs: Vec<(String, Option<String>)>,
+}
+
+impl Args {
+    /// `with_value` lists the flags that take a value; `switches` those that do not.
+    fn parse(args: &[String], with_value: &[&str], switches: &[&str]) -> Result<Args, String> {
+        let mut pairs = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let (name, inline) = match a.split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+                _ => (a.clone(), None),
+            };
+            if with_value.contains(&name.as_str()) {
+                let value = match inline {
+                    Some(v) => v,
+                    None => it.next().cloned().ok_or_else(|| format!("{name} needs a value (see usage)"))?,
+                };
+                pairs.push((name, Some(value)));
+            } else if switches.contains(&name.as_str()) && inline.is_none() {
+                pairs.push((name, None));
+            } else {
+                return Err(format!("unknown argument '{a}' (see usage)"));
+            }
+        }
+        Ok(Args { pairs })
+    }
+
+    fn value(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
+    }
+
+    fn values(&self, name: &str) -> Vec<&str> {
+        self.pairs.iter().filter(|(n, _)| n == name).filter_map(|(_, v)| v.as_deref()).collect()
+    }
+
+    fn required(&self, name: &str) -> Result<&str, String> {
+        self.value(name).ok_or_else(|| format!("{name} is required (see usage)"))
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.pairs.iter().any(|(n, _)| n == name)
+    }
+}
+
+fn cmd_certs(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["--out", "--server-name"], &[])?;
+    let out = PathBuf::from(args.required("--out")?);
+    let mut names = args.values("--server-name");
+    if names.is_empty() {
+        names = vec!["localhost", "127.0.0.1", "::1"];
+    }
+    let set = CertSet::generate(&out, &names).map_err(|e| e.to_string())?;
+    for (what, path) in [
+        ("ca certificate", &set.ca_cert),
+        ("ca key", &set.ca_key),
+        ("server certificate", &set.server_cert),
+        ("server key", &set.server_key),
+        ("client certificate", &set.client_cert),
+        ("client key", &set.client_key),
+    ] {
+        println!("{what}: {}", path.display());
+    }
+    println!("server names: {}", names.join(", "));
+    Ok(())
+}
+
+fn cmd_encode_segment(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["--trace", "--segment", "--service", "--instance", "--out"], &[])?;
+    let bytes = swtls_collector::proto::encode_segment(
+        args.required("--trace")?,
+        args.required("--segment")?,
+        args.required("--service")?,
+        args.required("--instance")?,
+    );
+    let out = args.required("--out")?;
+    std::fs::write(out, &bytes).map_err(|e| format!("writing {out}: {e}"))?;
+    println!("wrote {} bytes to {out}", bytes.len());
+    Ok(())
+}
+
+fn cmd_encode_ping(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["--service", "--instance", "--layer", "--out"], &[])?;
+    let bytes = swtls_collector::proto::encode_ping(
+        args.required("--service")?,
+        args.required("--instance")?,
+        args.value("--layer").unwrap_or(""),
+    );
+    let out = args.required("--out")?;
+    std::fs::write(out, &bytes).map_err(|e| format!("writing {out}: {e}"))?;
+    println!("wrote {} bytes to {out}", bytes.len());
+    Ok(())
+}
+
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn describe(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::KeepAlive { service, instance, .. } => format!("keepAlive service={service} instance={instance}"),
+        Event::InstanceProperties { service, instance } => {
+            format!("reportInstanceProperties service={service} instance={instance}")
+        }
+        Event::Segment(s) => format!(
+            "segment trace={} segment={} service={} instance={}",
+            s.trace_id, s.segment_id, s.service, s.instance
+        ),
+        Event::StreamCompleted { method, messages, .. } => {
+            if method == swtls_collector::methods::SEGMENT_COLLECT {
+                format!("stream completed: {messages} segments")
+            } else {
+                format!("stream completed: {method} {messages} messages")
+            }
+        }
+        Event::StreamFailed { method, messages, error } => {
+            format!("stream failed: {method} after {messages} messages: {error}")
+        }
+        Event::Handshake(h) => format!(
+            "tls handshake peer={} version={} alpn={} sni={} client_cert={}",
+            h.peer,
+            h.protocol,
+            h.alpn.as_deref().unwrap_or("-"),
+            h.sni.as_deref().unwrap_or("-"),
+            if h.client_certs.is_empty() { "no" } else { "yes" }
+        ),
+        Event::HandshakeFailed(f) => {
+            format!("tls handshake failed peer={}: {}", f.peer, f.reason)
+        }
+        Event::AuthRejected { method } => {
+            format!("rejected {method}: invalid authentication token")
+        }
+        Event::DecodeError { method, error } => format!("decode error on {method}: {error}"),
+        Event::Call(c)
+            if ![
+                swtls_collector::methods::KEEP_ALIVE,
+                swtls_collector::methods::REPORT_INSTANCE_PROPERTIES,
+                swtls_collector::methods::SEGMENT_COLLECT,
+            ]
+            .contains(&c.method.as_str()) =>
+        {
+            format!("call {}", c.method)
+        }
+        Event::Call(_) | Event::Connected { .. } => return None,
+    })
+}
+
+fn cmd_serve(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(
+        args,
+        &["--listen", "--tls-dir", "--token", "--port-file", "--tls-version"],
+        &["--mtls", "--mtls-optional"],
+    )?;
+    let listen = resolve_listen(args.value("--listen").unwrap_or("127.0.0.1:11800"))?;
+    let mut opts = CollectorOptions::default().listen(listen);
+    if let Some(dir) = args.value("--tls-dir") {
+        let dir = PathBuf::from(dir);
+        let (cert_chain, key) = (dir.join("server.crt"), dir.join("server.key"));
+        opts.tls = if args.has("--mtls") || args.has("--mtls-optional") {
+            TlsMode::MutualTls {
+                cert_chain,
+                key,
+                client_ca: dir.join("ca.crt"),
+                require_client_auth: args.has("--mtls"),
+            }
+        } else {
+            TlsMode::Tls { cert_chain, key }
+        };
+    } else if args.has("--mtls") || args.has("--mtls-optional") {
+        return Err("--mtls needs --tls-dir".to_string());
+    }
+    opts.tls_versions = match args.value("--tls-version") {
+        None => TlsVersions::Both,
+        Some("1.2") => TlsVersions::Tls12Only,
+        Some("1.3") => TlsVersions::Tls13Only,
+        Some(v) => return Err(format!("--tls-version: '{v}' is not 1.2 or 1.3")),
+    };
+    if let Some(token) = args.value("--token") {
+        opts = opts.token(token);
+    }
+    opts = opts.on_event(|e| {
+        if let Some(line) = describe(e) {
+            print_line(&line);
+        }
+    });
+    let port_file = args.value("--port-file").map(PathBuf::from);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting tokio: {e}"))?;
+    runtime.block_on(async move {
+        let collector = Collector::start(opts).await.map_err(|e| e.to_string())?;
+        let addr = collector.addr();
+        if let Some(file) = &port_file {
+            // Write to a temporary name, then rename, so a reader never sees half a port.
+            let tmp = file.with_extension("tmp");
+            std::fs::write(&tmp, format!("{}\n", addr.port()))
+                .and_then(|_| std::fs::rename(&tmp, file))
+                .map_err(|e| format!("writing {}: {e}", file.display()))?;
+        }
+        print_line(&format!("listening on {addr}"));
+        wait_for_signal().await;
+        print_line("shutting down");
+        collector.shutdown().await;
+        Ok::<(), String>(())
+    })
+}
+
+fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    text.to_socket_addrs()
+        .map_err(|e| format!("--listen '{text}': {e} (want HOST:PORT, e.g. 127.0.0.1:11800 or [::1]:11800)"))?
+        .next()
+        .ok_or_else(|| format!("--listen '{text}': no address found"))
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,548 @@
+//! Connections to one backend: TCP, then TLS when the mode says so. Every connection watches
+//! the first bytes the server sends and the first failure, so that a failed call can say
+//! which side spoke what (the "First received frame was not SETTINGS" confusion).
+
+use crate::backend::Backend;
+use crate::error::{Error, Status};
+use crate::tls::{classify_tls_error, describe_peer_bytes, looks_like_tls, ClientAuth, ClientTls, HandshakeContext};
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::ServerName;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// The last failure diagnosed on a backend's connections.
+#[derive(Debug, Default)]
+pub struct DiagSlot {
+    last: Mutex<Option<Diag>>,
+}
+
+/// A diagnosed failure. `ambiguous` marks a connection that died before the server said
+/// anything useful, where [`probe`] can find out more.
+#[derive(Debug, Clone)]
+pub struct Diag {
+    pub at: Instant,
+    pub error: Error,
+    pub ambiguous: bool,
+}
+
+impl DiagSlot {
+    pub fn record(&self, error: Error, ambiguous: bool) {
+        debug!("{}", error.message);
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Diag { at: Instant::now(), error, ambiguous });
+    }
+    /// The failure recorded at or after `since`, if any.
+    pub fn since(&self, since: Instant) -> Option<Diag> {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        last.as_ref().filter(|d| d.at >= since).cloned()
+    }
+}
+
+/// Shared by the connector and every connection to one backend.
+#[derive(Debug)]
+pub struct Target {
+    pub backend: Backend,
+    /// Name for SNI and certificate checks: the override, or the address host.
+    pub server_name: String,
+    pub tls: Option<ClientTls>,
+    /// Why TLS is off, in words, for the "server requires TLS" hint.
+    pub plaintext_reason: String,
+    pub diag: DiagSlot,
+    /// The first bytes the server sent on the latest connection.
+    pub last_first: Mutex<Vec<u8>>,
+}
+
+impl Target {
+    fn context(&self, asked_without_cert: bool) -> HandshakeContext {
+        HandshakeContext {
+            backend: self.backend.to_string(),
+            server_name: self.server_name.clone(),
+            trust: self.tls.as_ref().map(|t| t.trust_text()).unwrap_or_default(),
+            had_client_cert: self.tls.as_ref().is_some_and(|t| t.has_client_cert()),
+            asked_without_cert,
+        }
+    }
+
+    /// Explains a call that failed in HTTP/2 without an I/O error: the server sent
+    /// something that is not what this side expected.
+    pub fn explain_protocol_error(&self, detail: &str) -> Option<Error> {
+        let first = self.last_first.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let e = self.diagnose(None, &first, false);
+        matches!(e.status, Status::ServerRequiresTls | Status::ServerNotTls).then(|| {
+            let mut e = e;
+            e.message.push_str(&format!(" ({detail})"));
+            e
+        })
+    }
+
+    /// Explains an I/O failure (or an end of stream, `err == None`) on a connection, given
+    /// the first bytes the server sent and whether, before any HTTP/2 data arrived, the
+    /// server had asked for a client certificate that we lack.
+    fn diagnose(&self, err: Option<&io::Error>, first: &[u8], asked_without_cert: bool) -> Error {
+        let b = &self.backend;
+        let ctx = self.context(asked_without_cert);
+        let tls = self.tls.is_some();
+        if tls && !first.is_empty() && !looks_like_tls(first) {
+            return Error::new(
+                Status::ServerNotTls,
+                format!(
+                    "{b} answered the TLS handshake with {}: the backend port speaks plaintext gRPC while this \
+                     agent uses TLS ({}). Enable TLS on the backend, or remove ca.crt and set agent.force_tls=false \
+                     if the link is meant to be plaintext",
+                    describe_peer_bytes(first),
+                    self.tls.as_ref().map(|t| format!("trusting {}", t.trust_text())).unwrap_or_default()
+                ),
+            );
+        }
+        if let Some(tls_err) = err.and_then(|e| e.get_ref()).and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            return classify_tls_error(tls_err, &ctx);
+        }
+        if tls && ctx.asked_without_cert {
+            // The server asked for a client certificate, got none, and dropped the
+            // connection (often seen first as a failed write).
+            return classify_tls_error(
+                &rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired),
+                &ctx,
+            );
+        }
+        if !tls && looks_like_tls(first) {
+            return Error::new(
+                Status::ServerRequiresTls,
+                format!(
+                    "{b} answered with TLS records: the backend expects TLS but this agent speaks plaintext ({}). \
+                     Put the CA that signed the backend's certificate in ca.crt, or set agent.force_tls=true",
+                    self.plaintext_reason
+                ),
+            );
+        }
+        let what = match err {
+            Some(e) => e.to_string(),
+            None => "the server closed the connection".to_string(),
+        };
+        if first.is_empty() {
+            if tls {
+                return Error::new(
+                    Status::TlsHandshakeFailed,
+                    format!(
+                        "{b}: {what} during the TLS handshake before sending anything; the port may not speak \
+                         TLS, or the server refused this client"
+                    ),
+                );
+            }
+            return Error::new(
+                Status::Unavailable,
+                format!(
+                    "{b}: {what} before answering in HTTP/2; if the backend uses TLS, put its CA in ca.crt \
+                     or set agent.force_tls=true ({})",
+                    self.plaintext_reason
+                ),
+            );
+        }
+        Error::new(Status::Unavailable, format!("connection to {b} failed: {what}"))
+    }
+}
+
+/// Per-connection watch: the first bytes received, whether HTTP/2 data arrived, and
+/// whether a failure was recorded.
+struct Watch {
+    target: Arc<Target>,
+    first: Mutex<Vec<u8>>,
+    client_auth: Option<Arc<ClientAuth>>,
+    got_data: AtomicBool,
+    reported: AtomicBool,
+}
+
+const SNIFF: usize = 16;
+
+impl Watch {
+    fn saw(&self, data: &[u8]) {
+        let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
+        if first.len() < SNIFF && !data.is_empty() {
+            let n = (SNIFF - first.len()).min(data.len());
+            first.extend_from_slice(&data[..n]);
+            *self.target.last_first.lock().unwrap_or_else(|p| p.into_inner()) = first.clone();
+        }
+    }
+    fn new(target: &Arc<Target>, client_auth: Option<Arc<ClientAuth>>) -> Arc<Watch> {
+        Arc::new(Watch {
+            target: target.clone(),
+            first: Mutex::new(Vec::new()),
+            client_auth,
+            got_data: AtomicBool::new(false),
+            reported: AtomicBool::new(false),
+        })
+    }
+
+    fn first(&self) -> Vec<u8> {
+        self.first.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn explain(&self, err: Option<&io::Error>) -> Error {
+        let asked =
+            !self.got_data.load(Ordering::Relaxed) && self.client_auth.as_ref().is_some_and(|a| a.asked_without_cert());
+        self.target.diagnose(err, &self.first(), asked)
+    }
+
+    /// Diagnoses the connection's first failure and records it on the backend.
+    fn fail(&self, err: Option<&io::Error>) -> Error {
+        let e = self.explain(err);
+        if !self.reported.swap(true, Ordering::Relaxed) {
+            let ambiguous = !self.got_data.load(Ordering::Relaxed)
+                && matches!(e.status, Status::Unavailable | Status::TlsHandshakeFailed);
+            self.target.diag.record(e.clone(), ambiguous);
+        }
+        e
+    }
+}
+
+/// The raw socket, recording the first bytes the server sends.
+struct Recorder {
+    tcp: TcpStream,
+    watch: Arc<Watch>,
+}
+
+impl Recorder {
+    /// After a failed write, reads (without waiting) what the server sent before it
+    /// closed, such as a TLS alert, so that the diagnosis can see it.
+    fn salvage(&self) {
+        let mut buf = [0u8; SNIFF];
+        if let Ok(n) = self.tcp.try_read(&mut buf) {
+            self.watch.saw(&buf[..n]);
+        }
+    }
+}
+
+impl AsyncRead for Recorder {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.tcp).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &r {
+            let watch = self.watch.clone();
+            watch.saw(&buf.filled()[before..]);
+        }
+        r
+    }
+}
+
+impl AsyncWrite for Recorder {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write(cx, data)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+}
+
+enum Stream {
+    Plain(Recorder),
+    Tls(Box<tokio_rustls::client::TlsStream<Recorder>>),
+}
+
+/// An established connection, plaintext or TLS, that diagnoses its first failure.
+pub struct Conn {
+    stream: Stream,
+    watch: Arc<Watch>,
+}
+
+impl Conn {
+    fn check<T>(&mut self, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if let Poll::Ready(Err(e)) = &r {
+            self.watch.fail(Some(e));
+        }
+        r
+    }
+
+    fn check_write<T>(&mut self, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if let Poll::Ready(Err(_)) = &r {
+            match &self.stream {
+                Stream::Plain(s) => s.salvage(),
+                Stream::Tls(s) => s.get_ref().0.salvage(),
+            }
+        }
+        self.check(r)
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let r = match &mut this.stream {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        if let Poll::Ready(Ok(())) = &r {
+            if buf.filled().len() == before {
+                if !this.watch.got_data.load(Ordering::Relaxed) {
+                    this.watch.fail(None);
+                }
+            } else {
+                this.watch.got_data.store(true, Ordering::Relaxed);
+            }
+        }
+        this.check(r)
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let r = match &mut self.stream {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, data),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, data),
+        };
+        self.check_write(r)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let r = match &mut self.stream {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        };
+        self.check_write(r)
+    }
+    fn is_write_vectored(&self) -> bool {
+        match &self.stream {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let r = match &mut self.stream {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        };
+        self.check_write(r)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.stream {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Opens connections to one backend (a `tower::Service<Uri>` for tonic).
+#[derive(Clone)]
+pub struct Connector {
+    pub target: Arc<Target>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower::Service<http::Uri> for Connector {
+    type Response = TokioIo<Conn>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _uri: http::Uri) -> Self::Future {
+        let target = self.target.clone();
+        Box::pin(async move {
+            connect(&target).await.map(TokioIo::new).map_err(|e| {
+                target.diag.record(e.clone(), false);
+                Box::new(e) as BoxError
+            })
+        })
+    }
+}
+
+async fn tcp_connect(target: &Target) -> Result<TcpStream, Error> {
+    let b = &target.backend;
+    let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((b.host.as_str(), b.port)).await {
+        Ok(a) => a.collect(),
+        Err(e) => {
+            return Err(Error::new(
+                Status::Unavailable,
+                format!("cannot resolve the backend host '{}' ({b}): {e}", b.host),
+            ))
+        }
+    };
+    let mut last = None;
+    let mut tcp = None;
+    for addr in &addrs {
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = Some((addr, e)),
+        }
+    }
+    let Some(tcp) = tcp else {
+        let detail = match last {
+            Some((addr, e)) => format!("{addr}: {e}"),
+            None => "the name resolved to no address".into(),
+        };
+        return Err(Error::new(Status::Unavailable, format!("cannot connect to the backend {b}: {detail}")));
+    };
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
+fn server_name(target: &Target) -> Result<ServerName<'static>, Error> {
+    ServerName::try_from(target.server_name.clone()).map_err(|_| {
+        Error::new(Status::ConfigInvalidValue, format!("'{}' is not a valid TLS server name", target.server_name))
+    })
+}
+
+async fn connect(target: &Arc<Target>) -> Result<Conn, Error> {
+    let b = &target.backend;
+    let tcp = tcp_connect(target).await?;
+    let (tls_config, client_auth) = match &target.tls {
+        Some(tls) => {
+            let (c, a) = tls.for_connection();
+            (Some(c), Some(a))
+        }
+        None => (None, None),
+    };
+    let watch = Watch::new(target, client_auth);
+    let rec = Recorder { tcp, watch: watch.clone() };
+    let stream = match tls_config {
+        None => Stream::Plain(rec),
+        Some(tls_config) => {
+            let name = server_name(target)?;
+            let connector = tokio_rustls::TlsConnector::from(tls_config);
+            match connector.connect(name, rec).await {
+                Ok(s) => {
+                    let (_, conn) = s.get_ref();
+                    debug!(
+                        "TLS to {b}: {:?}, {:?}, ALPN {:?}",
+                        conn.protocol_version(),
+                        conn.negotiated_cipher_suite().map(|s| s.suite()),
+                        conn.alpn_protocol().map(String::from_utf8_lossy)
+                    );
+                    if conn.alpn_protocol() != Some(b"h2") {
+                        return Err(Error::new(
+                            Status::TlsHandshakeFailed,
+                            format!("{b} did not agree to HTTP/2 (ALPN h2) in the TLS handshake, so it is not a gRPC endpoint"),
+                        ));
+                    }
+                    Stream::Tls(Box::new(s))
+                }
+                Err(e) => return Err(watch.fail(Some(&e))),
+            }
+        }
+    };
+    Ok(Conn { stream, watch })
+}
+
+/// After an ambiguous failure (the server closed or reset the connection before saying
+/// anything this side could read), opens one fresh connection only to find out what the
+/// server speaks, and sends nothing a server could act on:
+/// - plaintext mode: a TLS ClientHello; a server answering with TLS records expects TLS.
+///   Its certificate is never trusted (the probe refuses every certificate).
+/// - TLS mode: the full handshake, then only reading, so that an alert the server sends
+///   (for example about our client certificate) arrives instead of being lost to a reset.
+pub async fn probe(target: &Arc<Target>) -> Option<Error> {
+    let run = async {
+        let tcp = tcp_connect(target).await.ok()?;
+        match &target.tls {
+            None => {
+                let watch = Watch::new(target, None);
+                let rec = Recorder { tcp, watch: watch.clone() };
+                let connector = tokio_rustls::TlsConnector::from(probe_config());
+                let name =
+                    server_name(target).unwrap_or_else(|_| ServerName::try_from("probe.invalid").expect("valid name"));
+                let _ = connector.connect(name, rec).await;
+                looks_like_tls(&watch.first()).then(|| watch.explain(None))
+            }
+            Some(tls) => {
+                let (config, auth) = tls.for_connection();
+                let watch = Watch::new(target, Some(auth));
+                let rec = Recorder { tcp, watch: watch.clone() };
+                let mut stream =
+                    match tokio_rustls::TlsConnector::from(config).connect(server_name(target).ok()?, rec).await {
+                        Ok(s) => s,
+                        Err(e) => return Some(watch.explain(Some(&e))),
+                    };
+                let mut buf = [0u8; 64];
+                match tokio::time::timeout(Duration::from_secs(2), tokio::io::AsyncReadExt::read(&mut stream, &mut buf)).await {
+                    Ok(Err(e)) => Some(watch.explain(Some(&e))),
+                    Ok(Ok(0)) if tls.has_client_cert() => Some(Error::new(
+                        Status::TlsClientCertRejected,
+                        format!(
+                            "{} closed the connection right after the TLS handshake without a word: it most likely \
+                             rejected the client certificate (check that the backend trusts the CA that issued client.crt)",
+                            target.backend
+                        ),
+                    )),
+                    Ok(Ok(0)) => Some(watch.explain(None)),
+                    _ => None,
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), run).await.ok().flatten()
+}
+
+/// A client configuration used only by [`probe`] to say hello: it trusts no certificate.
+fn probe_config() -> Arc<rustls::ClientConfig> {
+    #[derive(Debug)]
+    struct RefuseAll(Vec<rustls::SignatureScheme>);
+    impl rustls::client::danger::ServerCertVerifier for RefuseAll {
+        fn verify_server_cert(
+            &self,
+            _: &rustls_pki_types::CertificateDer<'_>,
+            _: &[rustls_pki_types::CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: rustls_pki_types::UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
+        }
+        fn verify_tls12_signature(
+            &self,
+            _: &[u8],
+            _: &rustls_pki_types::CertificateDer<'_>,
+            _: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
+        }
+        fn verify_tls13_signature(
+            &self,
+            _: &[u8],
+            _: &rustls_pki_types::CertificateDer<'_>,
+            _: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.clone()
+        }
+    }
+    let provider = crate::tls::provider();
+    let schemes = provider.signature_verification_algorithms.supported_schemes();
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("the provider supports the default versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(RefuseAll(schemes)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Arc::new(config)
+}

@@ -1,0 +1,105 @@
+//! Version, status names, the last error, logging and response buffers.
+
+use super::{guard, guard_or, last_error_ptr};
+use crate::error::{Error, Status};
+use crate::logging::{self, LogLevel};
+use std::ffi::{c_char, c_void};
+
+#[cfg(feature = "ring")]
+macro_rules! provider_name {
+    () => {
+        "ring"
+    };
+}
+#[cfg(not(feature = "ring"))]
+macro_rules! provider_name {
+    () => {
+        "aws-lc-rs"
+    };
+}
+
+static VERSION: &str =
+    concat!("swtls/", env!("CARGO_PKG_VERSION"), " rustls/", env!("SWTLS_RUSTLS_VERSION"), " ", provider_name!(), "\0");
+
+/// The library and rustls versions, e.g. `"swtls/0.1.0 rustls/0.23.46 ring"`.
+///
+/// The string is static: never free it.
+#[no_mangle]
+pub extern "C" fn swtls_version() -> *const c_char {
+    VERSION.as_ptr() as *const c_char
+}
+
+/// The stable name of a status code, e.g. `"UNAUTHENTICATED"`; `"UNRECOGNIZED"` for a
+/// number that is not a status. The string is static: never free it.
+#[no_mangle]
+pub extern "C" fn swtls_status_name(status: u32) -> *const c_char {
+    guard_or(c"UNRECOGNIZED".as_ptr(), || {
+        for s in Status::ALL {
+            if s as u32 == status {
+                return STATUS_NAMES[Status::ALL.iter().position(|x| *x == s).unwrap_or(0)].as_ptr() as *const c_char;
+            }
+        }
+        c"UNRECOGNIZED".as_ptr()
+    })
+}
+
+static STATUS_NAMES: std::sync::LazyLock<Vec<std::ffi::CString>> = std::sync::LazyLock::new(|| {
+    Status::ALL.iter().map(|s| std::ffi::CString::new(s.name()).unwrap_or_default()).collect()
+});
+
+/// The message of the last failed swtls call on the calling thread: it names the file, key,
+/// entry or backend at fault. Empty when no call has failed on this thread.
+///
+/// The string belongs to the library and stays valid until the next failing swtls call on
+/// the same thread; copy it to keep it. Successful calls do not change it.
+#[no_mangle]
+pub extern "C" fn swtls_last_error() -> *const c_char {
+    guard_or(c"".as_ptr(), last_error_ptr)
+}
+
+/// A log callback: `(userdata, level, message, message_len)`. `message` is UTF-8 and
+/// NUL-terminated, `message_len` its length without the NUL; it is valid only during the call.
+pub type swtls_log_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, level: LogLevel, message: *const c_char, message_len: usize)>;
+
+/// Routes the library's log messages of level `max_level` and more severe to `callback`
+/// (`SWTLS_LOG_LEVEL_ERROR` = 1 … `SWTLS_LOG_LEVEL_DEBUG` = 4). `callback` may be NULL to
+/// restore the default: warnings and errors on stderr.
+///
+/// The callback may be called from any thread, including the library's worker threads,
+/// and concurrently; `userdata` is passed back unchanged. Messages never contain private
+/// keys or tokens.
+#[no_mangle]
+pub extern "C" fn swtls_set_log_callback(
+    callback: swtls_log_callback,
+    userdata: *mut c_void,
+    max_level: u32,
+) -> Status {
+    guard("swtls_set_log_callback", || {
+        let max = match max_level {
+            1 => LogLevel::Error,
+            2 => LogLevel::Warn,
+            3 => LogLevel::Info,
+            4 => LogLevel::Debug,
+            other => {
+                return Err(Error::new(
+                    Status::InvalidParameter,
+                    format!("max_level {other} is not a log level (1 = error, 2 = warn, 3 = info, 4 = debug)"),
+                ))
+            }
+        };
+        logging::set_c_callback(callback, userdata, max);
+        Ok(())
+    })
+}
+
+/// Frees a response buffer returned by swtls (`data`, `len` exactly as returned).
+/// `swtls_bytes_free(NULL, 0)` does nothing.
+#[no_mangle]
+pub unsafe extern "C" fn swtls_bytes_free(data: *mut u8, len: usize) {
+    guard_or((), || {
+        if !data.is_null() {
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)));
+        }
+    })
+}

@@ -1,0 +1,136 @@
+//! The C API. This layer only converts and delegates: arguments are checked for NULL and
+//! UTF-8, Rust objects become opaque handles, errors become a status code plus a thread-local
+//! message, and no panic crosses the boundary.
+//!
+//! Handle pattern (one for every type): `*_new` boxes a Rust object and hands out the raw
+//! pointer; functions borrow it back with [`arg_ref`]; `*_free` takes the box back and drops
+//! it, and `*_free(NULL)` does nothing.
+
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+mod channel;
+mod config;
+mod misc;
+
+pub use channel::*;
+pub use config::*;
+pub use misc::*;
+
+use crate::error::{Error, Result, Status};
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+pub(crate) fn set_last_error(message: &str) {
+    let c = CString::new(message.replace('\0', "?")).unwrap_or_default();
+    LAST_ERROR.with(|l| *l.borrow_mut() = c);
+}
+
+pub(crate) fn last_error_ptr() -> *const c_char {
+    LAST_ERROR.with(|l| l.borrow().as_ptr())
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+/// The panic boundary for fallible entry points: runs `f`, records the message of any error,
+/// and turns a panic into `SWTLS_STATUS_PANIC`.
+pub(crate) fn guard(name: &str, f: impl FnOnce() -> Result<()>) -> Status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => Status::Ok,
+        Ok(Err(e)) => {
+            set_last_error(&e.message);
+            e.status
+        }
+        Err(p) => {
+            set_last_error(&format!(
+                "{name}: internal panic (a bug in swtls, please report it): {}",
+                panic_message(&*p)
+            ));
+            Status::Panic
+        }
+    }
+}
+
+/// The panic boundary for entry points that cannot report a status (`*_free`, getters).
+pub(crate) fn guard_or<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+fn null(name: &str) -> Error {
+    Error::new(Status::NullArgument, format!("argument '{name}' must not be NULL"))
+}
+
+/// Borrows a handle or struct argument.
+pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
+    p.as_ref().ok_or_else(|| null(name))
+}
+
+pub(crate) unsafe fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
+    p.as_mut().ok_or_else(|| null(name))
+}
+
+/// Borrows a NUL-terminated UTF-8 string argument.
+pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    CStr::from_ptr(p).to_str().map_err(|e| {
+        Error::new(
+            Status::InvalidUtf8,
+            format!("argument '{name}' is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()),
+        )
+    })
+}
+
+/// Borrows a buffer argument; NULL is allowed only with length 0.
+pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(null(name));
+    }
+    Ok(std::slice::from_raw_parts(p, len))
+}
+
+/// Checks an out-parameter up front; it is written only once the call succeeded.
+pub(crate) unsafe fn arg_out<'a, T>(p: *mut T, name: &str) -> Result<&'a mut std::mem::MaybeUninit<T>> {
+    (p as *mut std::mem::MaybeUninit<T>).as_mut().ok_or_else(|| null(name))
+}
+
+/// Moves a Rust value into a new handle.
+pub(crate) fn to_handle<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// Takes a handle back and drops it; NULL is a no-op.
+pub(crate) unsafe fn free_handle<T>(p: *mut T) {
+    if !p.is_null() {
+        drop(Box::from_raw(p));
+    }
+}
+
+/// Hands a response buffer to C; it is released with `swtls_bytes_free`.
+pub(crate) fn to_c_bytes(
+    data: &[u8],
+    out_data: &mut std::mem::MaybeUninit<*mut u8>,
+    out_len: &mut std::mem::MaybeUninit<usize>,
+) {
+    let boxed: Box<[u8]> = data.into();
+    let len = boxed.len();
+    out_data.write(Box::into_raw(boxed) as *mut u8);
+    out_len.write(len);
+}

@@ -1,0 +1,24 @@
+//! swtls: one TLS/mTLS gRPC core for Apache SkyWalking agents.
+//!
+//! The Rust API ([`Config`], [`Channel`], [`ClientStream`]) is what the C API in [`ffi`]
+//! converts to and from; every binding goes through the same code.
+
+#[macro_use]
+mod logging;
+
+pub mod backend;
+pub mod channel;
+mod codec;
+pub mod config;
+mod connect;
+pub mod error;
+pub mod ffi;
+pub mod runtime;
+pub mod tls;
+
+pub use backend::Backend;
+pub use channel::{Channel, ClientStream, MAX_RESPONSE_BYTES};
+pub use config::Config;
+pub use error::{Error, Result, Status};
+pub use logging::{set_rust_sink, LogLevel};
+pub use tls::TlsMode;

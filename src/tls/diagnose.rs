@@ -1,0 +1,196 @@
+//! Turning TLS and transport failures into errors that say, in plain words, what went wrong
+//! and how to fix it.
+
+use crate::error::{Error, Status};
+use rustls::{AlertDescription, CertificateError};
+
+/// What is known about a connection when its handshake or first exchange fails.
+#[derive(Debug, Clone, Default)]
+pub struct HandshakeContext {
+    /// `host:port` of the backend.
+    pub backend: String,
+    /// The name the certificate was checked against (address host or override).
+    pub server_name: String,
+    /// Where trust came from, in words.
+    pub trust: String,
+    pub had_client_cert: bool,
+    pub asked_without_cert: bool,
+}
+
+/// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn format_unix(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+const CLIENT_CERT_HINT: &str = "put client.crt and client.pem in the ca folder or set \
+    agent.ssl_cert_chain_path and agent.ssl_key_path";
+
+/// Classifies a rustls error seen while connecting to or talking with a backend.
+pub fn classify_tls_error(err: &rustls::Error, ctx: &HandshakeContext) -> Error {
+    let b = &ctx.backend;
+    let cert_error =
+        |status: Status, what: String| Error::new(status, format!("TLS handshake with {b} failed: {what}"));
+    match err {
+        rustls::Error::InvalidCertificate(ce) => match ce {
+            CertificateError::UnknownIssuer => cert_error(
+                Status::TlsUnknownIssuer,
+                format!(
+                    "the server's certificate was not issued by a CA in {} (unknown issuer); put the CA \
+                     that signed the backend's certificate in ca.crt (agent.ssl_trusted_ca_path)",
+                    ctx.trust
+                ),
+            ),
+            CertificateError::BadSignature => cert_error(
+                Status::TlsUnknownIssuer,
+                format!(
+                    "the server's certificate names a CA in {} as its issuer, but its signature does not verify \
+                     with that CA's key: it was issued by a different CA with the same name (common with \
+                     certificates made by a script with default names), or it was altered; put the CA that \
+                     really signed the backend's certificate in ca.crt",
+                    ctx.trust
+                ),
+            ),
+            CertificateError::NotValidForName => cert_error(
+                Status::TlsNameMismatch,
+                format!(
+                    "the server's certificate is not valid for the name '{}'; reissue it with that name \
+                     in subjectAltName or set agent.ssl_target_name_override",
+                    ctx.server_name
+                ),
+            ),
+            CertificateError::NotValidForNameContext { expected, presented } => cert_error(
+                Status::TlsNameMismatch,
+                format!(
+                    "the server's certificate is not valid for the name '{}'; it is valid for: {}. \
+                     Connect using one of those names, set agent.ssl_target_name_override, or reissue \
+                     the certificate with '{}' in subjectAltName",
+                    expected.to_str(),
+                    if presented.is_empty() { "no name at all (no subjectAltName)".to_string() } else { presented.join(", ") },
+                    expected.to_str()
+                ),
+            ),
+            CertificateError::Expired => cert_error(Status::TlsCertificateExpired, "the server's certificate has expired".into()),
+            CertificateError::ExpiredContext { time, not_after } => cert_error(
+                Status::TlsCertificateExpired,
+                format!(
+                    "the server's certificate expired at {} (now {}); renew it on the backend",
+                    format_unix(not_after.as_secs()),
+                    format_unix(time.as_secs())
+                ),
+            ),
+            CertificateError::NotValidYet => cert_error(Status::TlsCertificateExpired, "the server's certificate is not valid yet".into()),
+            CertificateError::NotValidYetContext { time, not_before } => cert_error(
+                Status::TlsCertificateExpired,
+                format!(
+                    "the server's certificate is not valid before {} (now {}); check the clocks",
+                    format_unix(not_before.as_secs()),
+                    format_unix(time.as_secs())
+                ),
+            ),
+            other => cert_error(Status::TlsBadCertificate, format!("the server's certificate was rejected: {other:?}")),
+        },
+        rustls::Error::AlertReceived(AlertDescription::CertificateRequired) => client_cert_required(ctx),
+        rustls::Error::AlertReceived(alert) if ctx.asked_without_cert => {
+            let mut e = client_cert_required(ctx);
+            e.message.push_str(&format!(" (server alert: {alert:?})"));
+            e
+        }
+        rustls::Error::AlertReceived(
+            alert @ (AlertDescription::BadCertificate
+            | AlertDescription::UnknownCA
+            | AlertDescription::CertificateExpired
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::AccessDenied
+            | AlertDescription::DecryptError),
+        ) if ctx.had_client_cert => Error::new(
+            Status::TlsClientCertRejected,
+            format!(
+                "{b} rejected the client certificate (TLS alert {alert:?}); the backend must trust the \
+                 CA that issued client.crt, and the certificate must be valid and meant for client auth"
+            ),
+        ),
+        rustls::Error::AlertReceived(alert) => Error::new(
+            Status::TlsHandshakeFailed,
+            format!("TLS handshake with {b} failed: the server sent the alert {alert:?}"),
+        ),
+        rustls::Error::NoApplicationProtocol => Error::new(
+            Status::TlsHandshakeFailed,
+            format!("TLS handshake with {b} failed: the server does not offer HTTP/2 (ALPN h2), so it is not a gRPC endpoint"),
+        ),
+        rustls::Error::InvalidMessage(m) => Error::new(
+            Status::TlsHandshakeFailed,
+            format!("TLS handshake with {b} failed: the server sent an invalid TLS message ({m:?})"),
+        ),
+        other => Error::new(Status::TlsHandshakeFailed, format!("TLS handshake with {b} failed: {other}")),
+    }
+}
+
+fn client_cert_required(ctx: &HandshakeContext) -> Error {
+    if ctx.had_client_cert {
+        Error::new(
+            Status::TlsClientCertRejected,
+            format!("{} asked for a client certificate and did not accept the one configured", ctx.backend),
+        )
+    } else {
+        Error::new(
+            Status::TlsClientCertRequired,
+            format!(
+                "the server {} asked for a client certificate but none is configured (mutual TLS): {CLIENT_CERT_HINT}",
+                ctx.backend
+            ),
+        )
+    }
+}
+
+/// What the first bytes a server sent say about the protocol it speaks.
+pub fn describe_peer_bytes(first: &[u8]) -> &'static str {
+    if first.starts_with(b"HTTP/") {
+        "an HTTP/1 response"
+    } else if first.len() >= 2 && (0x14..=0x17).contains(&first[0]) && first[1] == 0x03 {
+        "TLS records"
+    } else if first.len() >= 4 && first[3] <= 0x09 {
+        "HTTP/2 frames in plaintext (h2c)"
+    } else {
+        "data that is not TLS"
+    }
+}
+
+/// True when bytes look like the start of a TLS record.
+pub fn looks_like_tls(first: &[u8]) -> bool {
+    first.len() >= 2 && (0x14..=0x17).contains(&first[0]) && first[1] == 0x03
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates() {
+        assert_eq!(format_unix(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_unix(1_709_164_800 + 3_723), "2024-02-29 01:02:03 UTC");
+    }
+
+    #[test]
+    fn recognises_peer_protocols() {
+        assert_eq!(describe_peer_bytes(&[0x15, 0x03, 0x03, 0x00, 0x02]), "TLS records");
+        assert_eq!(describe_peer_bytes(&[0x00, 0x00, 0x12, 0x04, 0x00]), "HTTP/2 frames in plaintext (h2c)");
+        assert_eq!(describe_peer_bytes(b"HTTP/1.1 400"), "an HTTP/1 response");
+        assert!(looks_like_tls(&[0x16, 0x03, 0x01]));
+        assert!(!looks_like_tls(&[0x00, 0x00, 0x12, 0x04]));
+    }
+}

@@ -1,0 +1,81 @@
+//! Helpers shared by the integration tests: certificate folders generated per test, the
+//! embedded collector on loopback, and configurations pointing at it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use swtls::{Config, Status};
+use swtls_collector::certs::CertSet;
+use swtls_collector::{BlockingCollector, CollectorOptions};
+
+pub use swtls_collector::methods;
+
+pub const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
+
+/// A temporary folder with a fresh CA, server and client certificate set.
+pub struct Certs {
+    pub tmp: tempfile::TempDir,
+    pub set: CertSet,
+}
+
+impl Certs {
+    pub fn new() -> Certs {
+        Certs::with_names(LOCAL_NAMES)
+    }
+    pub fn with_names(names: &[&str]) -> Certs {
+        let tmp = tempfile::tempdir().unwrap();
+        let set = CertSet::generate(&tmp.path().join("set"), names).unwrap();
+        Certs { tmp, set }
+    }
+    /// A new agent `ca/` folder holding copies of the named files of the set
+    /// (`ca.crt`, `client.crt`, `client.pem`).
+    pub fn agent_dir(&self, name: &str, files: &[&str]) -> PathBuf {
+        let dir = self.tmp.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in files {
+            std::fs::copy(self.set.dir.join(f), dir.join(f)).unwrap();
+        }
+        dir
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+}
+
+pub fn mtls_server(certs: &Certs) -> BlockingCollector {
+    BlockingCollector::start(CollectorOptions::from_cert_set(&certs.set, true)).unwrap()
+}
+
+pub fn tls_server(certs: &Certs) -> BlockingCollector {
+    BlockingCollector::start(CollectorOptions::from_cert_set(&certs.set, false)).unwrap()
+}
+
+pub fn plaintext_server() -> BlockingCollector {
+    BlockingCollector::start(CollectorOptions::plaintext()).unwrap()
+}
+
+/// A configuration for `backend` with the agent folder `ca_dir` and extra keys.
+pub fn config(backend: &str, ca_dir: &Path, extra: &[(&str, &str)]) -> Config {
+    let mut c = Config::default();
+    c.set("collector.backend_service", backend).unwrap();
+    c.set("agent.ca_dir", ca_dir.to_str().unwrap()).unwrap();
+    for (k, v) in extra {
+        c.set(k, v).unwrap();
+    }
+    c
+}
+
+/// The protobuf InstancePingPkg the keepalive example sends.
+pub fn ping(service: &str, instance: &str) -> bytes::Bytes {
+    swtls_collector::proto::encode_ping(service, instance, "").into()
+}
+
+/// Asserts an error's status and that its message contains every fragment.
+#[track_caller]
+pub fn assert_err<T: std::fmt::Debug>(r: swtls::Result<T>, status: Status, fragments: &[&str]) -> swtls::Error {
+    let e = r.expect_err("expected an error");
+    assert_eq!(e.status, status, "unexpected status; message: {}", e.message);
+    for f in fragments {
+        assert!(e.message.contains(f), "message lacks '{f}': {}", e.message);
+    }
+    e
+}
