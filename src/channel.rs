@@ -2,7 +2,7 @@
 //! library's own connector, backend choice and failover, and the calls (DESIGN §4, §5).
 
 use crate::backend::Backend;
-use crate::codec::RawCodec;
+use crate::codec::{Outgoing, RawCodec, StreamCodec};
 use crate::config::Config;
 use crate::connect::{Connector, DiagSlot, Target};
 use crate::error::{Error, Result, Status};
@@ -11,7 +11,7 @@ use crate::tls::{self, ClientTls, TlsMode, TlsPlan};
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -281,13 +281,15 @@ impl Channel {
         let this = self.clone();
         let method_owned = method.to_string();
         let idx = self.inner.current.load(Ordering::Relaxed) % self.inner.targets.len();
+        let finished = Arc::new(AtomicBool::new(false));
+        let finished_flag = finished.clone();
         let task = runtime().spawn(async move {
             let started = Instant::now();
-            let req = this.request(tokio_stream::wrappers::ReceiverStream::new(rx), deadline);
+            let req = this.request(Outbound { rx, finished: finished_flag, done: false }, deadline);
             let mut grpc = this.grpc(idx);
             let call = async {
                 grpc.ready().await.map_err(|e| tonic::Status::from_error(Box::new(e)))?;
-                grpc.client_streaming(req, path, RawCodec).await
+                grpc.client_streaming(req, path, StreamCodec).await
             };
             let result = match tokio::time::timeout(deadline, call).await {
                 Ok(Ok(resp)) => Ok(resp.into_inner()),
@@ -299,7 +301,7 @@ impl Channel {
             }
             result
         });
-        Ok(ClientStream { tx: Some(tx), task: Some(task), outcome: None, method: method.to_string() })
+        Ok(ClientStream { tx: Some(tx), finished, task: Some(task), outcome: None, method: method.to_string() })
     }
 }
 
@@ -328,9 +330,43 @@ fn list(backends: &[Backend]) -> String {
     backends.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",")
 }
 
+/// The request body of a client stream: the queued messages, then either a clean end
+/// (after `finish`) or a cancellation (when the stream was dropped unfinished).
+struct Outbound {
+    rx: mpsc::Receiver<Bytes>,
+    finished: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl tokio_stream::Stream for Outbound {
+    type Item = Outgoing;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Outgoing>> {
+        use std::task::Poll;
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(b)) => Poll::Ready(Some(Outgoing::Message(b))),
+            Poll::Ready(None) => {
+                self.done = true;
+                if self.finished.load(Ordering::Acquire) {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Ready(Some(Outgoing::Cancel))
+                }
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 /// An open client-streaming call. Not for concurrent use from several threads at once.
 pub struct ClientStream {
     tx: Option<mpsc::Sender<Bytes>>,
+    finished: Arc<AtomicBool>,
     task: Option<tokio::task::JoinHandle<Result<Bytes>>>,
     outcome: Option<Result<Bytes>>,
     method: String,
@@ -362,6 +398,7 @@ impl ClientStream {
 
     /// Ends the stream and waits for the server's response.
     pub async fn finish(&mut self) -> Result<Bytes> {
+        self.finished.store(true, Ordering::Release);
         if self.tx.take().is_none() && self.outcome.is_some() {
             return Err(Error::new(Status::Closed, format!("the stream on {} is already finished", self.method)));
         }
@@ -386,7 +423,9 @@ impl ClientStream {
 
 impl Drop for ClientStream {
     fn drop(&mut self) {
-        // Dropping an unfinished stream cancels the call.
+        // Dropping an unfinished stream cancels the call: the body ends with a
+        // cancellation (an HTTP/2 reset), never with a clean end of stream.
+        self.tx = None;
         if let Some(task) = self.task.take() {
             task.abort();
         }

@@ -240,16 +240,8 @@ impl AsyncWrite for Recorder {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
-    }
+    // No vectored writes: writev(2) raises SIGPIPE when the peer has gone, which kills a C
+    // host that does not ignore it; the plain write path sends with MSG_NOSIGNAL.
 }
 
 enum Stream {

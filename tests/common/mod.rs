@@ -7,6 +7,7 @@ use swtls::{Config, Status};
 use swtls_collector::certs::CertSet;
 use swtls_collector::{BlockingCollector, CollectorOptions};
 
+#[allow(unused_imports)]
 pub use swtls_collector::methods;
 
 pub const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];

@@ -1,0 +1,303 @@
+//! The C API's conventions, exercised through the exported functions themselves: NULL for
+//! every pointer argument, invalid UTF-8, outputs written only on success, the thread-local
+//! last error, status names, the log callback, and real calls over mutual TLS.
+
+mod common;
+use common::*;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::ptr::{null, null_mut};
+use std::sync::Mutex;
+use swtls::ffi::*;
+use swtls::{LogLevel, Status, TlsMode};
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(swtls_last_error()).to_string_lossy().into_owned() }
+}
+
+#[track_caller]
+fn expect(status: Status, want: Status, fragment: &str) {
+    assert_eq!(status, want, "last error: {}", last_error());
+    assert!(last_error().contains(fragment), "last error lacks '{fragment}': {}", last_error());
+}
+
+fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+fn new_config(pairs: &[(&str, &str)]) -> *mut swtls_config {
+    let mut cfg = null_mut();
+    unsafe {
+        assert_eq!(swtls_config_new(&mut cfg), Status::Ok);
+        for (k, v) in pairs {
+            assert_eq!(swtls_config_set(cfg, c(k).as_ptr(), c(v).as_ptr()), Status::Ok, "{}", last_error());
+        }
+    }
+    cfg
+}
+
+#[test]
+fn version_names_library_and_rustls() {
+    let v = unsafe { CStr::from_ptr(swtls_version()) }.to_str().unwrap();
+    assert!(v.starts_with(&format!("swtls/{}", env!("CARGO_PKG_VERSION"))), "{v}");
+    assert!(v.contains("rustls/0.23."), "{v}");
+}
+
+#[test]
+fn status_names_are_stable_and_total() {
+    for s in Status::ALL {
+        let name = unsafe { CStr::from_ptr(swtls_status_name(s as u32)) }.to_str().unwrap();
+        assert_eq!(name, s.name());
+    }
+    assert_eq!(unsafe { CStr::from_ptr(swtls_status_name(16)) }.to_str().unwrap(), "UNAUTHENTICATED");
+    assert_eq!(unsafe { CStr::from_ptr(swtls_status_name(9999)) }.to_str().unwrap(), "UNRECOGNIZED");
+}
+
+#[test]
+fn null_for_every_pointer_argument() {
+    let cfg = new_config(&[]);
+    let dir = Certs::new();
+    let empty = dir.agent_dir("e", &[]);
+    let cfg2 = new_config(&[("agent.ca_dir", empty.to_str().unwrap()), ("collector.backend_service", "127.0.0.1:1")]);
+    let mut ch = null_mut();
+    unsafe {
+        assert_eq!(swtls_channel_new(cfg2, &mut ch), Status::Ok, "{}", last_error());
+        let key = c("agent.force_tls");
+        let val = c("true");
+        let method = c("/a.B/c");
+        let mut out_buf: *mut u8 = null_mut();
+        let mut out_len = 0usize;
+        let mut mode = TlsMode::Tls;
+        let mut stream = null_mut();
+
+        expect(swtls_config_new(null_mut()), Status::NullArgument, "'out'");
+        expect(swtls_config_set(null(), key.as_ptr(), val.as_ptr()), Status::NullArgument, "'config'");
+        expect(swtls_config_set(cfg, null(), val.as_ptr()), Status::NullArgument, "'key'");
+        expect(swtls_config_set(cfg, key.as_ptr(), null()), Status::NullArgument, "'value'");
+        expect(swtls_config_load_env(null()), Status::NullArgument, "'config'");
+        expect(swtls_channel_new(null(), &mut ch as *mut _), Status::NullArgument, "'config'");
+        expect(swtls_channel_new(cfg2, null_mut()), Status::NullArgument, "'out'");
+        expect(swtls_channel_tls_mode(null(), &mut mode), Status::NullArgument, "'channel'");
+        expect(swtls_channel_tls_mode(ch, null_mut()), Status::NullArgument, "'out_mode'");
+        assert!(swtls_channel_tls_reason(null()).is_null());
+        expect(
+            swtls_channel_unary(null(), method.as_ptr(), null(), 0, 0, &mut out_buf, &mut out_len),
+            Status::NullArgument,
+            "'channel'",
+        );
+        expect(
+            swtls_channel_unary(ch, null(), null(), 0, 0, &mut out_buf, &mut out_len),
+            Status::NullArgument,
+            "'method'",
+        );
+        expect(
+            swtls_channel_unary(ch, method.as_ptr(), null(), 5, 0, &mut out_buf, &mut out_len),
+            Status::NullArgument,
+            "'request'",
+        );
+        expect(
+            swtls_channel_unary(ch, method.as_ptr(), null(), 0, 0, null_mut(), &mut out_len),
+            Status::NullArgument,
+            "'out_response'",
+        );
+        expect(
+            swtls_channel_unary(ch, method.as_ptr(), null(), 0, 0, &mut out_buf, null_mut()),
+            Status::NullArgument,
+            "'out_response_len'",
+        );
+        expect(swtls_channel_stream_open(null(), method.as_ptr(), 0, &mut stream), Status::NullArgument, "'channel'");
+        expect(swtls_channel_stream_open(ch, null(), 0, &mut stream), Status::NullArgument, "'method'");
+        expect(swtls_channel_stream_open(ch, method.as_ptr(), 0, null_mut()), Status::NullArgument, "'out'");
+        expect(swtls_stream_send(null_mut(), null(), 0), Status::NullArgument, "'stream'");
+        expect(swtls_stream_finish(null_mut(), &mut out_buf, &mut out_len), Status::NullArgument, "'stream'");
+        expect(swtls_set_log_callback(None, null_mut(), 9), Status::InvalidParameter, "max_level 9");
+        // A stream for the argument checks that need one; its backend is down, which
+        // only matters once it is finished.
+        assert_eq!(swtls_channel_stream_open(ch, method.as_ptr(), 0, &mut stream), Status::Ok);
+        expect(swtls_stream_send(stream, null(), 3), Status::NullArgument, "'message'");
+        expect(swtls_stream_finish(stream, null_mut(), &mut out_len), Status::NullArgument, "'out_response'");
+        expect(swtls_stream_finish(stream, &mut out_buf, null_mut()), Status::NullArgument, "'out_response_len'");
+        // Outputs were never written.
+        assert!(out_buf.is_null() && out_len == 0 && stream.is_null() == false);
+        assert_eq!(mode, TlsMode::Tls);
+        // Every free accepts NULL.
+        swtls_config_free(null_mut());
+        swtls_channel_free(null_mut());
+        swtls_stream_free(null_mut());
+        swtls_bytes_free(null_mut(), 0);
+        swtls_stream_free(stream);
+        swtls_channel_free(ch);
+        swtls_config_free(cfg);
+        swtls_config_free(cfg2);
+    }
+}
+
+#[test]
+fn invalid_utf8_is_refused_naming_the_argument() {
+    let cfg = new_config(&[]);
+    let bad = [0x66u8, 0x6f, 0xff, 0x00];
+    unsafe {
+        expect(swtls_config_set(cfg, bad.as_ptr() as *const c_char, c("x").as_ptr()), Status::InvalidUtf8, "'key'");
+        expect(
+            swtls_config_set(cfg, c("agent.ca_dir").as_ptr(), bad.as_ptr() as *const c_char),
+            Status::InvalidUtf8,
+            "'value'",
+        );
+        swtls_config_free(cfg);
+    }
+}
+
+#[test]
+fn configuration_errors_keep_the_previous_value() {
+    let cfg = new_config(&[("collector.backend_service", "good:1")]);
+    unsafe {
+        for (key, value, status, fragment) in [
+            ("collector.backend_service", "", Status::ConfigInvalidBackend, "entry ''"),
+            ("collector.backend_service", "host", Status::ConfigInvalidBackend, "'host'"),
+            ("collector.backend_service", "host:", Status::ConfigInvalidBackend, "'host:'"),
+            ("collector.backend_service", "host:0", Status::ConfigInvalidBackend, "'host:0'"),
+            ("collector.backend_service", "host:70000", Status::ConfigInvalidBackend, "'host:70000'"),
+            ("collector.backend_service", "host:abc", Status::ConfigInvalidBackend, "'host:abc'"),
+            ("collector.backend_service", "[::1", Status::ConfigInvalidBackend, "'[::1'"),
+            ("collector.backend_service", "a:1,,b:2", Status::ConfigInvalidBackend, "entry ''"),
+            ("agent.unknown_thing", "1", Status::ConfigUnknownKey, "'agent.unknown_thing'"),
+            ("agent.force_tls", "yes", Status::ConfigInvalidValue, "'yes'"),
+            ("collector.grpc_upstream_timeout", "ten", Status::ConfigInvalidValue, "'ten'"),
+            (
+                "collector.grpc_channel_check_interval",
+                "-1",
+                Status::ConfigInvalidValue,
+                "collector.grpc_channel_check_interval",
+            ),
+        ] {
+            expect(swtls_config_set(cfg, c(key).as_ptr(), c(value).as_ptr()), status, fragment);
+        }
+        // The backend is still the good one: a channel to it fails to resolve "good".
+        let mut ch = null_mut();
+        assert_eq!(swtls_channel_new(cfg, &mut ch), Status::Ok);
+        let mut out = null_mut();
+        let mut len = 0;
+        let st = swtls_channel_unary(ch, c("/a.B/c").as_ptr(), null(), 0, 2000, &mut out, &mut len);
+        assert_eq!(st, Status::Unavailable);
+        assert!(last_error().contains("'good'"), "{}", last_error());
+        swtls_channel_free(ch);
+        swtls_config_free(cfg);
+    }
+}
+
+#[test]
+fn last_error_is_per_thread() {
+    let cfg = new_config(&[]);
+    unsafe {
+        expect(
+            swtls_config_set(cfg, c("agent.nope").as_ptr(), c("1").as_ptr()),
+            Status::ConfigUnknownKey,
+            "agent.nope",
+        );
+    }
+    let other = std::thread::spawn(|| last_error()).join().unwrap();
+    assert_eq!(other, "");
+    assert!(last_error().contains("agent.nope"));
+    unsafe { swtls_config_free(cfg) };
+}
+
+static LOGS: Mutex<Vec<(LogLevel, String, usize)>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn collect_logs(userdata: *mut c_void, level: LogLevel, message: *const c_char, len: usize) {
+    let text = CStr::from_ptr(message).to_string_lossy().into_owned();
+    LOGS.lock().unwrap().push((level, text, len + userdata as usize * 0));
+}
+
+#[test]
+fn unary_and_stream_over_mtls_with_log_callback() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    {
+        assert_eq!(
+            swtls_set_log_callback(Some(collect_logs), 7usize as *mut c_void, LogLevel::Debug as u32),
+            Status::Ok
+        );
+    }
+    let cfg = new_config(&[
+        ("collector.backend_service", &server.target()),
+        ("agent.ca_dir", dir.to_str().unwrap()),
+        ("agent.authentication", "tok-secret"),
+    ]);
+    let mut ch = null_mut();
+    unsafe {
+        assert_eq!(swtls_channel_new(cfg, &mut ch), Status::Ok, "{}", last_error());
+        swtls_config_free(cfg);
+        let mut mode = TlsMode::Plaintext;
+        assert_eq!(swtls_channel_tls_mode(ch, &mut mode), Status::Ok);
+        assert_eq!(mode, TlsMode::MutualTls);
+        let reason = CStr::from_ptr(swtls_channel_tls_reason(ch)).to_str().unwrap();
+        assert!(reason.starts_with("mutual-tls"), "{reason}");
+
+        let body = ping("c-svc", "c-inst");
+        let mut out: *mut u8 = null_mut();
+        let mut len = 0usize;
+        let st =
+            swtls_channel_unary(ch, c(methods::KEEP_ALIVE).as_ptr(), body.as_ptr(), body.len(), 0, &mut out, &mut len);
+        assert_eq!(st, Status::Ok, "{}", last_error());
+        assert!(!out.is_null());
+        swtls_bytes_free(out, len);
+
+        let st = swtls_channel_unary(ch, c(methods::ECHO_UNARY).as_ptr(), b"xyz".as_ptr(), 3, 0, &mut out, &mut len);
+        assert_eq!(st, Status::Ok);
+        assert_eq!(std::slice::from_raw_parts(out, len), b"xyz");
+        swtls_bytes_free(out, len);
+
+        let mut stream = null_mut();
+        assert_eq!(swtls_channel_stream_open(ch, c(methods::ECHO_COLLECT).as_ptr(), 0, &mut stream), Status::Ok);
+        for _ in 0..100 {
+            assert_eq!(swtls_stream_send(stream, [1u8; 10].as_ptr(), 10), Status::Ok);
+        }
+        assert_eq!(swtls_stream_send(stream, null(), 0), Status::Ok);
+        assert_eq!(swtls_stream_finish(stream, &mut out, &mut len), Status::Ok, "{}", last_error());
+        assert_eq!(std::slice::from_raw_parts(out, len), b"101 1000");
+        swtls_bytes_free(out, len);
+        let (mut out2, mut len2) = (null_mut(), 0usize);
+        expect(swtls_stream_finish(stream, &mut out2, &mut len2), Status::Closed, "already finished");
+        expect(swtls_stream_send(stream, b"x".as_ptr(), 1), Status::Closed, "already finished");
+        assert!(out2.is_null());
+        swtls_stream_free(stream);
+
+        let bad = c("no-leading-slash/x");
+        expect(
+            swtls_channel_unary(ch, bad.as_ptr(), null(), 0, 0, &mut out2, &mut len2),
+            Status::InvalidMethod,
+            "no-leading-slash/x",
+        );
+        swtls_channel_free(ch);
+        swtls_set_log_callback(None, null_mut(), LogLevel::Warn as u32);
+    }
+    let logs = LOGS.lock().unwrap();
+    assert!(logs.iter().any(|(l, m, n)| *l == LogLevel::Info && m.contains("mutual-tls") && *n == m.len()), "{logs:?}");
+    assert!(logs.iter().all(|(_, m, _)| !m.contains("tok-secret")), "a token leaked into the log");
+}
+
+#[test]
+fn unfinished_stream_is_cancelled_on_free() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let cfg = new_config(&[("collector.backend_service", &server.target()), ("agent.ca_dir", dir.to_str().unwrap())]);
+    unsafe {
+        let mut ch = null_mut();
+        assert_eq!(swtls_channel_new(cfg, &mut ch), Status::Ok);
+        let mut stream = null_mut();
+        assert_eq!(swtls_channel_stream_open(ch, c(methods::SEGMENT_COLLECT).as_ptr(), 0, &mut stream), Status::Ok);
+        let seg = swtls_collector::proto::encode_segment("t", "s", "svc", "i");
+        assert_eq!(swtls_stream_send(stream, seg.as_ptr(), seg.len()), Status::Ok);
+        assert!(server.wait_until(std::time::Duration::from_secs(5), |r| r.stream_messages == 1));
+        swtls_stream_free(stream);
+        assert!(
+            server.wait_until(std::time::Duration::from_secs(5), |r| r.streams_failed == 1),
+            "{:?}",
+            server.received().streams_failed
+        );
+        assert_eq!(server.received().streams_completed, 0);
+        swtls_channel_free(ch);
+        swtls_config_free(cfg);
+    }
+}

@@ -1,0 +1,154 @@
+//! The C examples, run as agents run them: configured only from the environment. They are
+//! built by `make examples` (CI does that before the tests).
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn example(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/examples").join(name);
+    assert!(p.exists(), "{} is missing: run `make examples` before the tests", p.display());
+    p
+}
+
+fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(example(name));
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn keepalive_over_mutual_tls() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let o = run(
+        "keepalive",
+        &["demo-service", "demo-instance"],
+        &[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", &server.target()), ("SWTLS_CA_DIR", dir.to_str().unwrap())],
+    );
+    assert_eq!(stdout(&o), "OK\n", "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success());
+    assert_eq!(server.received().pings, vec![("demo-service".to_string(), "demo-instance".to_string())]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mutual-tls"));
+}
+
+#[test]
+fn report_streams_count_segments() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let seg = certs.path("segment.bin");
+    std::fs::write(&seg, swtls_collector::proto::encode_segment("trace-1", "seg-1", "svc", "inst")).unwrap();
+    let o = run(
+        "report",
+        &[seg.to_str().unwrap(), "250"],
+        &[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", &server.target()), ("SWTLS_CA_DIR", dir.to_str().unwrap())],
+    );
+    assert_eq!(stdout(&o), "sent 250\n", "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let got = server.received();
+    assert_eq!(got.segments.len(), 250);
+    assert!(got.segments.iter().all(|s| s.trace_id == "trace-1" && s.segment_id == "seg-1"));
+    assert_eq!(got.streams_completed, 1);
+}
+
+#[test]
+fn keepalive_reports_status_name_and_message_on_failure() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt"]);
+    // Repeated: the server drops the connection while the client writes, which must never
+    // raise SIGPIPE in the host process (a C program does not ignore it).
+    for _ in 0..10 {
+        let o = run(
+            "keepalive",
+            &["s", "i"],
+            &[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", &server.target()), ("SWTLS_CA_DIR", dir.to_str().unwrap())],
+        );
+        assert_eq!(o.status.code(), Some(1), "killed by a signal? {:?}", o.status);
+        let out = stdout(&o);
+        assert!(out.starts_with("TLS_CLIENT_CERT_REQUIRED: "), "{out}");
+        assert!(out.contains("client.pem"), "{out}");
+    }
+}
+
+#[test]
+fn bad_environment_is_reported() {
+    let o = run("keepalive", &["s", "i"], &[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "a:1,,b:2")]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("CONFIG_INVALID_BACKEND: environment variable SW_AGENT_COLLECTOR_BACKEND_SERVICES"),
+        "{out}"
+    );
+    let o = run("keepalive", &["s", "i"], &[("SW_AGENT_FORCE_TLS", "maybe")]);
+    assert!(stdout(&o).starts_with("CONFIG_INVALID_VALUE: environment variable SW_AGENT_FORCE_TLS"), "{}", stdout(&o));
+}
+
+#[test]
+fn force_tls_without_ca_uses_the_system_trust_store() {
+    // The system trust store is read by rustls-native-certs, which honours SSL_CERT_FILE:
+    // point it at the test CA, so the "system roots" really are consulted.
+    let certs = Certs::new();
+    let server = tls_server(&certs);
+    let dir = certs.agent_dir("empty", &[]);
+    let env = [
+        ("SW_AGENT_COLLECTOR_BACKEND_SERVICES", server.target()),
+        ("SWTLS_CA_DIR", dir.to_str().unwrap().to_string()),
+        ("SW_AGENT_FORCE_TLS", "true".to_string()),
+        ("SSL_CERT_FILE", certs.set.ca_cert.to_str().unwrap().to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let o = run("keepalive", &["sys", "roots"], &env);
+    assert_eq!(stdout(&o), "OK\n", "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("tls-system-roots"));
+    // Without the CA in the "system" store the same server is an unknown issuer.
+    let other = Certs::new();
+    let mut env2 = env.clone();
+    env2.retain(|(k, _)| *k != "SSL_CERT_FILE");
+    let other_ca = other.set.ca_cert.to_str().unwrap().to_string();
+    env2.push(("SSL_CERT_FILE", &other_ca));
+    let o = run("keepalive", &["sys", "roots"], &env2);
+    assert!(stdout(&o).starts_with("TLS_UNKNOWN_ISSUER: "), "{}", stdout(&o));
+    assert!(stdout(&o).contains("system trust store"), "{}", stdout(&o));
+}
+
+#[test]
+fn plaintext_by_default_without_ca() {
+    let server = plaintext_server();
+    let certs = Certs::new();
+    let dir = certs.agent_dir("empty", &[]);
+    let o = run(
+        "keepalive",
+        &["p", "i"],
+        &[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", &server.target()), ("SWTLS_CA_DIR", dir.to_str().unwrap())],
+    );
+    assert_eq!(stdout(&o), "OK\n");
+}
+
+#[test]
+fn token_from_the_environment() {
+    let certs = Certs::new();
+    let server = swtls_collector::BlockingCollector::start(
+        swtls_collector::CollectorOptions::from_cert_set(&certs.set, true).token("env-token"),
+    )
+    .unwrap();
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let base =
+        [("SW_AGENT_COLLECTOR_BACKEND_SERVICES", server.target()), ("SWTLS_CA_DIR", dir.to_str().unwrap().to_string())];
+    let mut ok: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ok.push(("SW_AGENT_AUTHENTICATION", "env-token"));
+    assert_eq!(stdout(&run("keepalive", &["t", "i"], &ok)), "OK\n");
+    let mut bad: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    bad.push(("SW_AGENT_AUTHENTICATION", "nope"));
+    let out = stdout(&run("keepalive", &["t", "i"], &bad));
+    assert!(out.starts_with("UNAUTHENTICATED: "), "{out}");
+}
