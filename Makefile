@@ -1,6 +1,7 @@
 # make examples  - build the C examples into target/examples/ (against the release library)
 # make demo      - the main job: mTLS collector on loopback + both C examples against it
-# make test      - everything CI runs (see .ci/run)
+# make test      - what CI runs: installs the test peers (.ci/run), then `make check`
+# make check     - format, lints, all test suites, valgrind on the C examples, the demo
 # make header    - regenerate include/swtls.h with cbindgen
 CARGO ?= cargo
 CC ?= cc
@@ -8,7 +9,7 @@ CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c11
 LIBDIR := $(abspath target/release)
 EXAMPLES := keepalive report
 
-.PHONY: lib examples demo test header bench clean-examples
+.PHONY: lib examples demo test check header bench clean-examples
 
 lib:
 	$(CARGO) build --release --lib
@@ -24,6 +25,13 @@ demo:
 
 test:
 	bash .ci/run
+
+check: examples
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
+	bash .ci/valgrind.sh
+	bash examples/demo.sh
 
 header:
 	SWTLS_UPDATE_HEADER=1 $(CARGO) test --test header

@@ -63,9 +63,14 @@ stop_collector() {
         COLLECTOR_PID=
     fi
 }
+KEEP_DIR=0
 cleanup() {
     stop_collector
-    rm -rf "$DIR"
+    if ((KEEP_DIR)); then
+        echo "bench/run.sh: kept $DIR (certificates, collector logs, bench output)" >&2
+    else
+        rm -rf "$DIR"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -74,6 +79,7 @@ trap 'exit 143' TERM
 show_collector_log() {
     echo "--- last lines of the collector's output ($1):" >&2
     tail -n 20 "$1" >&2 || true
+    KEEP_DIR=1
 }
 
 # Starts a fresh collector; sets COLLECTOR_PID and PORT.
@@ -154,6 +160,19 @@ for ((run = 1; run <= RUNS; run++)); do
             echo "bench/run.sh: run $run did not finish within $TIMEOUT s (hung?)" >&2
         else
             echo "bench/run.sh: run $run failed (exit status $rc)" >&2
+        fi
+        if kill -0 "$COLLECTOR_PID" 2>/dev/null; then
+            echo "bench/run.sh: the collector (pid $COLLECTOR_PID) is still running" >&2
+        else
+            wait "$COLLECTOR_PID" 2>/dev/null && crc=0 || crc=$?
+            echo "bench/run.sh: the collector (pid $COLLECTOR_PID) had already exited" \
+                "(status $crc) - stopped by someone else?" >&2
+            COLLECTOR_PID=
+        fi
+        echo "bench/run.sh: the collector logged $(grep -c '^keepAlive' "$log" || true) keepAlive calls" >&2
+        if grep -q '^shutting down' "$log"; then
+            echo "bench/run.sh: the collector got SIGTERM or Ctrl-C during the run (not from this" \
+                "script): it printed 'shutting down' before the bench failed" >&2
         fi
         show_collector_log "$log"
         exit 1

@@ -316,14 +316,14 @@ fn endpoint(backend: &Backend, tls: bool) -> Result<Endpoint> {
     // The connector does TLS itself; the scheme only sets the :scheme pseudo-header.
     let origin =
         http::Uri::try_from(format!("{}://{authority}", if tls { "https" } else { "http" })).map_err(|e| bad(&e))?;
-    Ok(Endpoint::from_shared(format!("http://{authority}"))
+    Endpoint::from_shared(format!("http://{authority}"))
         .map_err(|e| bad(&e))?
         .origin(origin)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(10))
         .user_agent(format!("swtls/{}", env!("CARGO_PKG_VERSION")))
-        .map_err(|e| bad(&e))?)
+        .map_err(|e| bad(&e))
 }
 
 fn list(backends: &[Backend]) -> String {

@@ -117,7 +117,7 @@ fn null_for_every_pointer_argument() {
         expect(swtls_stream_finish(stream, null_mut(), &mut out_len), Status::NullArgument, "'out_response'");
         expect(swtls_stream_finish(stream, &mut out_buf, null_mut()), Status::NullArgument, "'out_response_len'");
         // Outputs were never written.
-        assert!(out_buf.is_null() && out_len == 0 && stream.is_null() == false);
+        assert!(out_buf.is_null() && out_len == 0 && !stream.is_null());
         assert_eq!(mode, TlsMode::Tls);
         // Every free accepts NULL.
         swtls_config_free(null_mut());
@@ -194,7 +194,7 @@ fn last_error_is_per_thread() {
             "agent.nope",
         );
     }
-    let other = std::thread::spawn(|| last_error()).join().unwrap();
+    let other = std::thread::spawn(last_error).join().unwrap();
     assert_eq!(other, "");
     assert!(last_error().contains("agent.nope"));
     unsafe { swtls_config_free(cfg) };
@@ -203,8 +203,9 @@ fn last_error_is_per_thread() {
 static LOGS: Mutex<Vec<(LogLevel, String, usize)>> = Mutex::new(Vec::new());
 
 unsafe extern "C" fn collect_logs(userdata: *mut c_void, level: LogLevel, message: *const c_char, len: usize) {
+    assert_eq!(userdata as usize, 7, "userdata must come back unchanged");
     let text = CStr::from_ptr(message).to_string_lossy().into_owned();
-    LOGS.lock().unwrap().push((level, text, len + userdata as usize * 0));
+    LOGS.lock().unwrap().push((level, text, len));
 }
 
 #[test]
