@@ -30,6 +30,7 @@ check: examples
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+	$(CARGO) build -q --lib --no-default-features --features aws-lc-rs
 	bash .ci/valgrind.sh
 	bash examples/demo.sh
 

@@ -302,3 +302,13 @@ fn unfinished_stream_is_cancelled_on_free() {
         swtls_config_free(cfg);
     }
 }
+
+#[test]
+fn blocking_calls_are_refused_inside_an_async_runtime() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let certs = Certs::new();
+    let ch = swtls::Channel::new(&config("127.0.0.1:1", &certs.agent_dir("e", &[]), &[])).unwrap();
+    let e = rt.block_on(async { ch.unary_blocking(methods::KEEP_ALIVE, ping("a", "b"), None) }).unwrap_err();
+    assert_eq!(e.status, Status::FailedPrecondition);
+    assert!(e.message.contains("inside an async runtime"), "{}", e.message);
+}

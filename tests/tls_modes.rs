@@ -239,3 +239,34 @@ fn ipv6_backend() {
     let ch = Channel::new(&config(&target, &dir, &[])).unwrap();
     ch.unary_blocking(methods::KEEP_ALIVE, ping("v6", "i"), None).unwrap();
 }
+
+#[test]
+fn one_channel_shared_by_many_threads_and_a_slow_call_blocks_only_its_caller() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let ch = Channel::new(&config(&server.target(), &dir, &[])).unwrap();
+    let slow = {
+        let ch = ch.clone();
+        std::thread::spawn(move || ch.unary_blocking(methods::ECHO_SLOW, "1500".into(), None))
+    };
+    let started = std::time::Instant::now();
+    let workers: Vec<_> = (0..8)
+        .map(|t| {
+            let ch = ch.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let body = format!("{t}-{i}");
+                    let got = ch.unary_blocking(methods::ECHO_UNARY, body.clone().into(), None).unwrap();
+                    assert_eq!(&got[..], body.as_bytes());
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    // 200 calls finished while the slow call was still waiting on the server.
+    assert!(started.elapsed() < std::time::Duration::from_millis(1500), "{:?}", started.elapsed());
+    assert_eq!(&slow.join().unwrap().unwrap()[..], b"1500");
+}
