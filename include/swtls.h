@@ -17,6 +17,20 @@
 // Largest response accepted (DESIGN §4).
 #define SWTLS_MAX_RESPONSE_BYTES ((50 * 1024) * 1024)
 
+// Default of `swtls.report_queue_messages`: the SkyWalking Java agent buffers 5 channels
+// of 300 segments.
+#define SWTLS_DEFAULT_REPORT_QUEUE_MESSAGES 1500
+
+// Default of `swtls.report_queue_bytes`: 16 MiB.
+#define SWTLS_DEFAULT_REPORT_QUEUE_BYTES ((16 * 1024) * 1024)
+
+// Size of `swtls_stats.backend`: room for any `host:port` (a 253-character DNS name,
+// brackets around an IPv6 address, the port) and the terminating NUL.
+#define SWTLS_STATS_BACKEND_SIZE 264
+
+// Methods one channel reports to at most (each has a queue and a task).
+#define SWTLS_REPORT_MAX_METHODS 64
+
 // Result of every fallible swtls function.
 //
 // `SWTLS_STATUS_OK` (0) is success. Codes 1 to 16 are the gRPC status codes with their
@@ -133,10 +147,16 @@ typedef enum swtls_log_level {
   SWTLS_LOG_LEVEL_DEBUG = 4,
 } swtls_log_level;
 
-// A channel to the configured backends (TLS or plaintext, as the mode table decides).
+// A channel to the configured backends (TLS or plaintext, as the mode table decides),
+// with its reporter (`swtls_report`).
 //
 // Thread safety: a `swtls_channel` may be used from any number of threads at once; calls
-// share its connections. It must not be freed while another thread still uses it.
+// share its connections. `swtls_channel_close` may run while other threads still call it
+// (they get `SWTLS_STATUS_CLOSED`); it must not be freed while another thread still uses it.
+//
+// Fork: after `fork()`, a channel made in the parent keeps working in the child, which
+// gets its own connections, report queues and counters (starting from zero); the parent
+// is unaffected. Streams (`swtls_stream`) do not survive fork.
 typedef struct swtls_channel swtls_channel;
 
 // A channel configuration: the SkyWalking agent keys (see the README's configuration table).
@@ -159,6 +179,49 @@ typedef void (*swtls_log_callback)(void *userdata,
                                    enum swtls_log_level level,
                                    const char *message,
                                    size_t message_len);
+
+// The reporter's counters, the backend in use and the TLS mode, as filled by
+// `swtls_channel_stats`. All counts are since the channel was made (in a process made by
+// `fork()`, since the child first used it).
+//
+// At every moment: `queued = acknowledged + dropped_queue_full + dropped_closed +
+// dropped_server_error + pending`.
+typedef struct swtls_stats {
+  // Messages passed to `swtls_report` on the open channel: queued, or dropped at once
+  // because the queue was full.
+  uint64_t queued;
+  // Messages written to a stream.
+  uint64_t sent;
+  // Messages on streams the server answered with OK: delivered.
+  uint64_t acknowledged;
+  // Messages not acknowledged nor dropped yet: in a queue or on an open stream.
+  uint64_t pending;
+  // Messages `swtls_report` dropped because the queue was full.
+  uint64_t dropped_queue_full;
+  // Messages dropped because the channel was closed before they were delivered.
+  uint64_t dropped_closed;
+  // Messages sent on a stream that then failed. The server may have processed some of
+  // them; none is sent again (at most once).
+  uint64_t dropped_server_error;
+  // Reporter streams that did not end with OK (including attempts that could not connect).
+  uint64_t failed_streams;
+  // Connections opened after the first one (after a failure, a backend switch, a DNS change).
+  uint64_t reconnects;
+  // Connection attempts that failed (refused, not resolved, TLS handshake failed).
+  uint64_t connect_failures;
+  // Times the channel moved to another backend.
+  uint64_t backend_switches;
+  // Bytes of the messages written to streams.
+  uint64_t bytes_sent;
+  // Bytes waiting in the queues now.
+  uint64_t queued_bytes;
+  // Index of the backend in use in `collector.backend_service` (0 for the first).
+  uint32_t backend_index;
+  // The channel's TLS mode.
+  enum swtls_tls_mode tls_mode;
+  // The backend in use as `host:port`, NUL-terminated.
+  char backend[SWTLS_STATS_BACKEND_SIZE];
+} swtls_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -224,6 +287,9 @@ enum swtls_status swtls_stream_finish(struct swtls_stream *stream,
 void swtls_stream_free(struct swtls_stream *stream);
 
 // Releases a channel and closes its connections. `swtls_channel_free(NULL)` does nothing.
+// Reported messages still queued are dropped: call `swtls_channel_close` first to deliver
+// them (it waits up to its timeout). After `swtls_channel_close`, this only releases the
+// handle.
 void swtls_channel_free(struct swtls_channel *channel);
 
 // Creates a configuration holding the defaults. On success `*out` receives a new handle,
@@ -277,6 +343,54 @@ enum swtls_status swtls_set_log_callback(swtls_log_callback callback,
 // Frees a response buffer returned by swtls (`data`, `len` exactly as returned).
 // `swtls_bytes_free(NULL, 0)` does nothing.
 void swtls_bytes_free(uint8_t *data, size_t len);
+
+// Reports one message on a client-streaming `method` (e.g.
+// `/skywalking.v3.TraceSegmentReportService/collect`) without waiting for the network:
+// the bytes are copied into that method's bounded queue, and a background task sends the
+// queue on a stream it keeps open to the current backend (reconnecting and failing over
+// as needed). `message` may be NULL when `message_len` is 0.
+//
+// Returns `SWTLS_STATUS_OK` when the message was queued; `SWTLS_STATUS_RESOURCE_EXHAUSTED`
+// when its queue was full and the message was dropped (counted in `dropped_queue_full`;
+// the bounds are `swtls.report_queue_messages` and `swtls.report_queue_bytes`);
+// `SWTLS_STATUS_CLOSED` after `swtls_channel_close`; `SWTLS_STATUS_INVALID_METHOD` for a
+// bad path. A channel reports to at most `SWTLS_REPORT_MAX_METHODS` methods
+// (`SWTLS_STATUS_INVALID_PARAMETER` for more).
+//
+// Delivery is at most once: each message is acknowledged by the server, or dropped and
+// counted, never sent twice (see `swtls_stats`).
+enum swtls_status swtls_report(const struct swtls_channel *channel,
+                               const char *method,
+                               const uint8_t *message,
+                               size_t message_len);
+
+// Waits until every message reported before the call has been acknowledged by the
+// server, or `timeout_ms` ran out (0 means `collector.grpc_upstream_timeout`). Reports
+// from other threads go on meanwhile; the flush does not wait for them.
+//
+// Returns `SWTLS_STATUS_OK` when all of them were acknowledged;
+// `SWTLS_STATUS_DEADLINE_EXCEEDED` when time ran out (the rest stays queued; the message
+// says how many and the last failure); the status of the failure when some of them were
+// dropped after a server error (e.g. `SWTLS_STATUS_UNAUTHENTICATED`); `SWTLS_STATUS_CLOSED`
+// after close. Blocks the calling thread only.
+enum swtls_status swtls_channel_flush(const struct swtls_channel *channel, uint32_t timeout_ms);
+
+// Closes the channel: delivers what is queued for up to `timeout_ms` (0 means
+// `collector.grpc_upstream_timeout`), then drops what is left (counted in
+// `dropped_closed`), stops the background tasks and closes the connections. Returns as
+// `swtls_channel_flush` does (`SWTLS_STATUS_OK`: everything was delivered); the channel is
+// closed whatever it returns.
+//
+// Afterwards every call on the channel returns `SWTLS_STATUS_CLOSED` (a second close
+// too), except `swtls_channel_stats` (the final counters), `swtls_channel_tls_mode`,
+// `swtls_channel_tls_reason`, and `swtls_channel_free`, which releases the handle: close
+// frees everything but the handle, so that calls racing with it stay safe.
+enum swtls_status swtls_channel_close(const struct swtls_channel *channel, uint32_t timeout_ms);
+
+// Writes the reporter's counters, the backend in use and the TLS mode to `*out_stats`.
+// Never blocks on the network. After `swtls_channel_close`, the final counters.
+enum swtls_status swtls_channel_stats(const struct swtls_channel *channel,
+                                      struct swtls_stats *out_stats);
 
 #ifdef __cplusplus
 }  // extern "C"

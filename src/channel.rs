@@ -1,20 +1,29 @@
 //! A channel to the backend list: one lazily connected tonic channel per address over the
-//! library's own connector, backend choice and failover, and the calls (DESIGN §4, §5).
+//! library's own connector, backend choice, failover and the health check, and the calls
+//! (DESIGN §4, §5). The reporter (queues drained into client streams) is in `reporter`.
+//!
+//! Per-process state: the connections, the backend choice and the reporter live in a
+//! [`Proc`] built for one process generation (see `runtime`). After `fork()`, the child's
+//! first use of the channel builds a fresh `Proc` with its own runtime, connections and
+//! queues; the parent's is left as it was (and leaked in the child, never touched there).
 
 use crate::backend::Backend;
 use crate::codec::{Outgoing, RawCodec, StreamCodec};
 use crate::config::Config;
-use crate::connect::{Connector, DiagSlot, Target};
+use crate::connect::{Connector, LinkStats, Target};
 use crate::error::{Error, Result, Status};
-use crate::runtime::{block_on, runtime};
+use crate::reporter::{QueueLimits, Reporter, Stats};
+use crate::runtime::{self, block_on, runtime};
 use crate::tls::{self, ClientTls, TlsMode, TlsPlan};
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::transport::Endpoint;
 
@@ -22,14 +31,71 @@ use tonic::transport::Endpoint;
 pub const MAX_RESPONSE_BYTES: usize = 50 * 1024 * 1024;
 /// Messages a client stream buffers before `send` waits for the network.
 const STREAM_BUFFER: usize = 64;
+/// Longest the health check waits for a backend to accept a connection.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-struct Inner {
-    targets: Vec<Arc<Target>>,
-    channels: Vec<tonic::transport::Channel>,
-    current: AtomicUsize,
+/// The settings of a channel: the same in every process.
+pub(crate) struct Shared {
+    backends: Vec<Backend>,
+    server_name_override: Option<String>,
+    tls: Option<ClientTls>,
     plan: TlsPlan,
     auth: Option<AsciiMetadataValue>,
-    timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) check_interval: Duration,
+    pub(crate) limits: QueueLimits,
+}
+
+/// The connections, the backend choice and the reporter of a channel in one process.
+pub(crate) struct Proc {
+    /// The process generation this was built in (see `runtime::generation`).
+    generation: u64,
+    pub(crate) shared: Arc<Shared>,
+    targets: Vec<Arc<Target>>,
+    /// One lazily connected channel per backend; replaced when its DNS name resolves
+    /// elsewhere, `None` once the channel is closed.
+    channels: Vec<RwLock<Option<tonic::transport::Channel>>>,
+    /// Per backend: `connects + 1` as it was when its channel was last replaced after a
+    /// stale connection (so that concurrent calls replace it once, not each).
+    renewed: Vec<AtomicU64>,
+    current: AtomicUsize,
+    links: Arc<LinkStats>,
+    switches: AtomicU64,
+    pub(crate) reporter: Reporter,
+    monitor: Mutex<Option<JoinHandle<()>>>,
+    /// The addresses each backend name resolved to at the last check.
+    resolved: Mutex<Vec<Vec<SocketAddr>>>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    /// The `Proc` of the current process (`Arc::into_raw`). Replaced (and the old one
+    /// leaked) only in a child after `fork()`; released when the channel is dropped.
+    proc: AtomicPtr<Proc>,
+    closed: AtomicBool,
+    /// The counters as they were when the channel was closed.
+    final_stats: OnceLock<Stats>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let p = *self.proc.get_mut();
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: `p` came from `Arc::into_raw` and this is the reference it stands for.
+        let proc = unsafe { Arc::from_raw(p) };
+        if proc.generation == runtime::generation() {
+            if !self.closed.load(Ordering::Acquire) {
+                // Freed without close: whatever is still queued is dropped.
+                proc.shutdown();
+            }
+        } else {
+            // Built by the parent before fork(): its tasks and locks belong to threads that
+            // do not exist in this process; leave it alone.
+            std::mem::forget(proc);
+        }
+    }
 }
 
 /// A thread-safe handle to the backends; cloning is cheap and shares connections.
@@ -55,10 +121,19 @@ pub fn parse_method(method: &str) -> Result<PathAndQuery> {
     PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(method.as_bytes())).map_err(|_| bad())
 }
 
-fn random_index(n: usize) -> usize {
+/// A random number (for the random start and the jitter of the backoff).
+pub(crate) fn random_u64() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-    (h.finish() as usize) % n.max(1)
+    h.finish()
+}
+
+fn random_index(n: usize) -> usize {
+    (random_u64() as usize) % n.max(1)
+}
+
+fn closed_error() -> Error {
+    Error::new(Status::Closed, "the channel is closed (swtls_channel_close was called); make a new channel")
 }
 
 impl Channel {
@@ -77,99 +152,366 @@ impl Channel {
             })?),
             None => None,
         };
-        let _enter = runtime().enter();
-        let mut targets = Vec::new();
-        let mut channels = Vec::new();
-        for backend in &config.backends {
-            let target = Arc::new(Target {
-                backend: backend.clone(),
-                server_name: config.target_name_override.clone().unwrap_or_else(|| backend.host.clone()),
-                tls: tls.clone(),
-                plaintext_reason: plan.reason.clone(),
-                diag: DiagSlot::default(),
-                last_first: Default::default(),
-            });
-            channels.push(
-                endpoint(backend, tls.is_some())?.connect_with_connector_lazy(Connector { target: target.clone() }),
-            );
-            targets.push(target);
+        let shared = Arc::new(Shared {
+            backends: config.backends.clone(),
+            server_name_override: config.target_name_override.clone(),
+            tls,
+            plan,
+            auth,
+            timeout: config.upstream_timeout,
+            check_interval: config.check_interval,
+            limits: QueueLimits { messages: config.report_queue_messages, bytes: config.report_queue_bytes },
+        });
+        let proc = Arc::new(Proc::new(shared.clone(), runtime::generation())?);
+        Proc::start_monitor(&proc);
+        let inner = Inner {
+            shared,
+            proc: AtomicPtr::new(Arc::into_raw(proc) as *mut Proc),
+            closed: AtomicBool::new(false),
+            final_stats: OnceLock::new(),
+        };
+        Ok(Channel { inner: Arc::new(inner) })
+    }
+
+    /// The state of this channel in the current process, built on first use after a fork.
+    fn proc(&self) -> Result<&Proc> {
+        loop {
+            let generation = runtime::generation();
+            let current = self.inner.proc.load(Ordering::Acquire);
+            // SAFETY: a published `Proc` stays allocated as long as `Inner` (a replaced one,
+            // in a fork child, is leaked).
+            if let Some(p) = unsafe { current.as_ref() } {
+                if p.generation == generation {
+                    return Ok(p);
+                }
+            }
+            let fresh = Arc::new(Proc::new(self.inner.shared.clone(), generation)?);
+            let raw = Arc::into_raw(fresh.clone()) as *mut Proc;
+            match self.inner.proc.compare_exchange(current, raw, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    info!(
+                        "process {} (forked) uses its own connections and report queues for the channel to {}",
+                        std::process::id(),
+                        list(&self.inner.shared.backends)
+                    );
+                    Proc::start_monitor(&fresh);
+                }
+                // Another thread of this process built one first.
+                Err(_) => drop(unsafe { Arc::from_raw(raw) }),
+            }
         }
-        let current = AtomicUsize::new(random_index(targets.len()));
-        Ok(Channel {
-            inner: Arc::new(Inner { targets, channels, current, plan, auth, timeout: config.upstream_timeout }),
-        })
+    }
+
+    /// A counted reference to [`Channel::proc`], for tasks.
+    fn proc_arc(&self) -> Result<Arc<Proc>> {
+        let p: *const Proc = self.proc()?;
+        // SAFETY: `p` is alive (held by `Inner`); take one more reference for the caller.
+        unsafe {
+            Arc::increment_strong_count(p);
+            Ok(Arc::from_raw(p))
+        }
+    }
+
+    fn open(&self) -> Result<&Proc> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(closed_error());
+        }
+        self.proc()
     }
 
     pub fn tls_mode(&self) -> TlsMode {
-        self.inner.plan.mode
+        self.inner.shared.plan.mode
     }
 
     /// Why the mode was chosen, in words.
     pub fn tls_reason(&self) -> &str {
-        &self.inner.plan.reason
+        &self.inner.shared.plan.reason
     }
 
     /// The backend calls go to first.
-    pub fn current_backend(&self) -> &Backend {
-        &self.inner.targets[self.inner.current.load(Ordering::Relaxed) % self.inner.targets.len()].backend
-    }
-
-    fn request<T>(&self, message: T, deadline: Duration) -> tonic::Request<T> {
-        let mut req = tonic::Request::new(message);
-        req.set_timeout(deadline);
-        if let Some(token) = &self.inner.auth {
-            req.metadata_mut().insert("authentication", token.clone());
+    pub fn current_backend(&self) -> Backend {
+        match self.proc() {
+            Ok(p) => p.current_backend().clone(),
+            Err(_) => self.inner.shared.backends[0].clone(),
         }
-        req
     }
 
-    fn grpc(&self, idx: usize) -> tonic::client::Grpc<tonic::transport::Channel> {
-        tonic::client::Grpc::new(self.inner.channels[idx].clone())
-            .max_decoding_message_size(MAX_RESPONSE_BYTES)
-            .max_encoding_message_size(usize::MAX)
-    }
-
-    /// Moves future calls to the next backend after a failure that calls for it.
-    fn after_failure(&self, idx: usize, e: &Error) {
-        let n = self.inner.targets.len();
-        if n > 1 && e.status.is_failover() {
-            let next = (idx + 1) % n;
-            if self.inner.current.compare_exchange(idx, next, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-                warn!(
-                    "backend {} failed ({}); switching to {}",
-                    self.inner.targets[idx].backend,
-                    e.status.name(),
-                    self.inner.targets[next].backend
-                );
-            }
-        }
+    /// True once [`Channel::close_blocking`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
     }
 
     /// One unary call: request bytes in, response bytes out. Tries the backends in turn,
     /// starting from the current one, while connecting fails (nothing was sent then).
     pub async fn unary(&self, method: &str, body: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
+        self.open()?.unary(method, body, timeout).await
+    }
+
+    /// Blocking form of [`Channel::unary`] for plain threads.
+    pub fn unary_blocking(&self, method: &str, body: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
+        block_on(self.unary(method, body, timeout))?
+    }
+
+    /// Opens a client-streaming call. Messages are sent with [`ClientStream::send`]; the
+    /// response comes from [`ClientStream::finish`]. The deadline covers the whole stream.
+    pub fn open_stream(&self, method: &str, timeout: Option<Duration>) -> Result<ClientStream> {
+        self.open()?;
+        let proc = self.proc_arc()?;
         let path = parse_method(method)?;
-        let deadline = timeout.unwrap_or(self.inner.timeout);
-        let n = self.inner.targets.len();
-        let first = self.inner.current.load(Ordering::Relaxed);
+        let deadline = timeout.unwrap_or(proc.shared.timeout);
+        let (tx, rx) = mpsc::channel::<Bytes>(STREAM_BUFFER);
+        let method_owned = method.to_string();
+        let idx = proc.current_index();
+        let finished = Arc::new(AtomicBool::new(false));
+        let finished_flag = finished.clone();
+        let task = runtime().spawn(async move {
+            let started = Instant::now();
+            let req = proc.request(Outbound { rx, finished: finished_flag, done: false }, deadline);
+            let mut grpc = proc.grpc(idx)?;
+            let call = async {
+                grpc.ready().await.map_err(|e| tonic::Status::from_error(Box::new(e)))?;
+                grpc.client_streaming(req, path, StreamCodec).await
+            };
+            let result = match tokio::time::timeout(deadline, call).await {
+                Ok(Ok(resp)) => Ok(resp.into_inner()),
+                Ok(Err(status)) => Err(proc.explain(idx, &status, &method_owned, started).await.0),
+                Err(_) => Err(proc.deadline_error(&method_owned, deadline, idx)),
+            };
+            if let Err(e) = &result {
+                proc.after_failure(idx, e);
+            }
+            result
+        });
+        Ok(ClientStream {
+            tx: Some(tx),
+            finished,
+            task: Some(task),
+            outcome: None,
+            method: method.to_string(),
+            generation: runtime::generation(),
+        })
+    }
+
+    /// Queues one message for `method` (a client-streaming method such as
+    /// `/skywalking.v3.TraceSegmentReportService/collect`) and returns at once; a
+    /// background task streams the queue to the backend. When the queue is full the
+    /// message is dropped and counted, and `RESOURCE_EXHAUSTED` says so.
+    pub fn report(&self, method: &str, message: &[u8]) -> Result<()> {
+        let proc = self.open()?;
+        proc.reporter.report(method, message, || self.proc_arc())
+    }
+
+    /// Waits until every message queued before the call was acknowledged by the server
+    /// (`Ok`), some of them were dropped after a server error (that error), or `timeout`
+    /// (default `collector.grpc_upstream_timeout`) ran out (`DEADLINE_EXCEEDED`).
+    pub async fn flush(&self, timeout: Option<Duration>) -> Result<()> {
+        let proc = self.open()?;
+        proc.reporter.flush(timeout.unwrap_or(proc.shared.timeout)).await
+    }
+
+    /// Blocking form of [`Channel::flush`].
+    pub fn flush_blocking(&self, timeout: Option<Duration>) -> Result<()> {
+        block_on(self.flush(timeout))?
+    }
+
+    /// Closes the channel: flushes for up to `timeout` (default
+    /// `collector.grpc_upstream_timeout`), then drops what is still pending (counted as
+    /// dropped because closed), stops the reporter and the health check, and closes the
+    /// connections. Afterwards every call returns `CLOSED`; [`Channel::stats`] keeps the
+    /// final counters. Returns how the flush ended.
+    pub fn close_blocking(&self, timeout: Option<Duration>) -> Result<()> {
+        block_on(async {
+            let proc = self.open()?;
+            if self.inner.closed.swap(true, Ordering::AcqRel) {
+                return Err(closed_error());
+            }
+            let deadline = timeout.unwrap_or(proc.shared.timeout);
+            let flushed = proc.reporter.flush(deadline).await;
+            proc.shutdown();
+            let stats = proc.stats();
+            let _ = self.inner.final_stats.set(stats.clone());
+            info!(
+                "channel to {} closed: {} messages acknowledged, {} dropped",
+                list(&self.inner.shared.backends),
+                stats.acknowledged,
+                stats.dropped()
+            );
+            flushed.map_err(|e| match e.status {
+                Status::DeadlineExceeded => Error::new(
+                    e.status,
+                    format!("close: {}; they were dropped (counted as dropped because closed)", e.message),
+                ),
+                _ => e,
+            })
+        })?
+    }
+
+    /// The reporter's counters, the backend in use and the TLS mode. After a fork, the
+    /// child's counters start from zero; after close, the final counters.
+    pub fn stats(&self) -> Stats {
+        if let Some(s) = self.inner.final_stats.get() {
+            return s.clone();
+        }
+        match self.proc() {
+            Ok(p) => p.stats(),
+            Err(_) => Stats::empty(self.inner.shared.backends[0].clone(), self.tls_mode()),
+        }
+    }
+}
+
+impl Proc {
+    fn new(shared: Arc<Shared>, generation: u64) -> Result<Proc> {
+        let _enter = runtime().enter();
+        let links = Arc::new(LinkStats::default());
+        let mut targets = Vec::new();
+        let mut channels = Vec::new();
+        for backend in &shared.backends {
+            let target = Arc::new(Target::new(
+                backend.clone(),
+                shared.server_name_override.clone().unwrap_or_else(|| backend.host.clone()),
+                shared.tls.clone(),
+                shared.plan.reason.clone(),
+                links.clone(),
+            ));
+            channels.push(RwLock::new(Some(lazy_channel(&target)?)));
+            targets.push(target);
+        }
+        let current = AtomicUsize::new(random_index(targets.len()));
+        let resolved = Mutex::new(vec![Vec::new(); targets.len()]);
+        Ok(Proc {
+            generation,
+            shared,
+            targets,
+            renewed: channels.iter().map(|_| AtomicU64::new(0)).collect(),
+            channels,
+            current,
+            links,
+            switches: AtomicU64::new(0),
+            reporter: Reporter::new(),
+            monitor: Mutex::new(None),
+            resolved,
+        })
+    }
+
+    pub(crate) fn current_index(&self) -> usize {
+        self.current.load(Ordering::Relaxed) % self.targets.len()
+    }
+
+    pub(crate) fn current_backend(&self) -> &Backend {
+        &self.targets[self.current_index()].backend
+    }
+
+    pub(crate) fn backend(&self, idx: usize) -> &Backend {
+        &self.targets[idx % self.targets.len()].backend
+    }
+
+    fn request<T>(&self, message: T, deadline: Duration) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(message);
+        req.set_timeout(deadline);
+        if let Some(token) = &self.shared.auth {
+            req.metadata_mut().insert("authentication", token.clone());
+        }
+        req
+    }
+
+    fn grpc(&self, idx: usize) -> Result<tonic::client::Grpc<tonic::transport::Channel>> {
+        let channel = self.channels[idx].read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(closed_error)?;
+        Ok(tonic::client::Grpc::new(channel)
+            .max_decoding_message_size(MAX_RESPONSE_BYTES)
+            .max_encoding_message_size(usize::MAX))
+    }
+
+    /// Replaces backend `idx`'s channel, so that the next call makes a new connection,
+    /// unless that was done already since the backend's `connects` counter was `seen`.
+    fn renew(&self, idx: usize, seen: u64) {
+        if self.renewed[idx].fetch_max(seen + 1, Ordering::Relaxed) > seen {
+            return;
+        }
+        let _enter = runtime().enter();
+        let mut slot = self.channels[idx].write().unwrap_or_else(|p| p.into_inner());
+        if slot.is_some() {
+            match lazy_channel(&self.targets[idx]) {
+                Ok(c) => *slot = Some(c),
+                Err(e) => debug!("renewing the channel to {}: {}", self.targets[idx].backend, e.message),
+            }
+        }
+    }
+
+    /// Makes `to` the current backend if `from` still is; logs and counts the switch.
+    fn switch(&self, from: usize, to: usize, why: &str) -> bool {
+        if from == to || self.current.compare_exchange(from, to, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return false;
+        }
+        self.switches.fetch_add(1, Ordering::Relaxed);
+        warn!("backend switched from {} to {}: {why}", self.targets[from].backend, self.targets[to].backend);
+        true
+    }
+
+    /// Moves future calls to the next backend after a failure that calls for it.
+    pub(crate) fn after_failure(&self, idx: usize, e: &Error) {
+        let n = self.targets.len();
+        if e.status.is_failover() {
+            self.targets[idx].health.mark_down();
+            if n > 1 {
+                self.switch(
+                    idx,
+                    (idx + 1) % n,
+                    &format!("{} failed with {}", self.targets[idx].backend, e.status.name()),
+                );
+            }
+        }
+    }
+
+    async fn unary(&self, method: &str, body: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
+        let path = parse_method(method)?;
+        let deadline = timeout.unwrap_or(self.shared.timeout);
+        let n = self.targets.len();
+        let first = self.current_index();
         let attempts = async {
             let mut last = None;
-            for i in 0..n {
+            let mut stale_retried = false;
+            let mut i = 0;
+            while i < n {
                 let idx = (first + i) % n;
                 let started = Instant::now();
+                let connects = self.targets[idx].health.connects();
                 let result = self.call_unary(idx, &path, body.clone(), deadline).await;
                 match result {
                     Ok(resp) => {
                         if i > 0 {
-                            self.inner.current.store(idx, Ordering::Relaxed);
+                            self.switch(
+                                first,
+                                idx,
+                                &format!("{} did not accept a connection", self.targets[first].backend),
+                            );
                         }
                         return Ok(resp);
                     }
-                    Err(status) => {
+                    Err(CallError::Closed(e)) => return Err(e),
+                    Err(CallError::Status(status)) => {
                         let (e, not_sent) = self.explain(idx, &status, method, started).await;
+                        // A transport failure on a connection made before this call started
+                        // (none was made during it): the server had closed that connection
+                        // (restart, idle timeout, rotation). Retried once on a new one.
+                        let transport = std::error::Error::source(&status).is_some();
+                        if transport
+                            && !not_sent
+                            && !stale_retried
+                            && connects > 0
+                            && self.targets[idx].health.connects() == connects
+                        {
+                            stale_retried = true;
+                            self.renew(idx, connects);
+                            debug!(
+                                "{}; the connection was stale, retrying {method} once on a new connection",
+                                e.message
+                            );
+                            continue;
+                        }
                         if not_sent && i + 1 < n {
                             warn!("{}; trying the next backend", e.message);
                             last = Some(e);
+                            i += 1;
                             continue;
                         }
                         self.after_failure(idx, &e);
@@ -191,19 +533,52 @@ impl Channel {
         path: &PathAndQuery,
         body: Bytes,
         deadline: Duration,
-    ) -> std::result::Result<Bytes, tonic::Status> {
-        let mut grpc = self.grpc(idx);
-        grpc.ready().await.map_err(|e| tonic::Status::from_error(Box::new(e)))?;
-        Ok(grpc.unary(self.request(body, deadline), path.clone(), RawCodec).await?.into_inner())
+    ) -> std::result::Result<Bytes, CallError> {
+        let mut grpc = self.grpc(idx).map_err(CallError::Closed)?;
+        grpc.ready().await.map_err(|e| CallError::Status(tonic::Status::from_error(Box::new(e))))?;
+        Ok(grpc
+            .unary(self.request(body, deadline), path.clone(), RawCodec)
+            .await
+            .map_err(CallError::Status)?
+            .into_inner())
     }
 
-    /// Blocking form of [`Channel::unary`] for plain threads.
-    pub fn unary_blocking(&self, method: &str, body: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
-        block_on(self.unary(method, body, timeout))?
+    /// One client stream of the reporter on backend `idx`: sends what `body` yields and
+    /// returns how the server answered.
+    pub(crate) async fn report_stream<S>(
+        &self,
+        idx: usize,
+        path: &PathAndQuery,
+        method: &str,
+        body: S,
+        deadline: Duration,
+    ) -> Result<()>
+    where
+        S: tokio_stream::Stream<Item = Outgoing> + Send + 'static,
+    {
+        let started = Instant::now();
+        let mut grpc = self.grpc(idx)?;
+        let req = self.request(body, deadline);
+        let call = async {
+            grpc.ready().await.map_err(|e| tonic::Status::from_error(Box::new(e)))?;
+            grpc.client_streaming(req, path.clone(), StreamCodec).await
+        };
+        match tokio::time::timeout(deadline, call).await {
+            Ok(Ok(_)) => {
+                self.targets[idx].health.mark_up();
+                Ok(())
+            }
+            Ok(Err(status)) => {
+                let (e, _) = self.explain(idx, &status, method, started).await;
+                self.after_failure(idx, &e);
+                Err(e)
+            }
+            Err(_) => Err(self.deadline_error(method, deadline, idx)),
+        }
     }
 
     fn deadline_error(&self, method: &str, deadline: Duration, idx: usize) -> Error {
-        let target = &self.inner.targets[idx % self.inner.targets.len()];
+        let target = &self.targets[idx % self.targets.len()];
         let mut msg = format!("{method} on {} did not finish within {:?}", target.backend, deadline);
         if let Some(d) = target.diag.since(Instant::now() - deadline) {
             msg.push_str(&format!(" (last connection problem: {})", d.error.message));
@@ -211,12 +586,12 @@ impl Channel {
         Error::new(Status::DeadlineExceeded, msg)
     }
 
-    /// Like [`Channel::classify`], and when the connection died before the server said
+    /// Like [`Proc::classify`], and when the connection died before the server said
     /// anything readable, probes the backend once to find out why.
     async fn explain(&self, idx: usize, status: &tonic::Status, method: &str, started: Instant) -> (Error, bool) {
         let (e, not_sent, ambiguous) = self.classify(idx, status, method, started);
         if ambiguous {
-            if let Some(better) = crate::connect::probe(&self.inner.targets[idx]).await {
+            if let Some(better) = crate::connect::probe(&self.targets[idx]).await {
                 return (better, not_sent);
             }
         }
@@ -227,7 +602,7 @@ impl Channel {
     /// sent (the connection could not be made, so another backend may be tried) and whether
     /// the failure is ambiguous (worth a probe).
     fn classify(&self, idx: usize, status: &tonic::Status, method: &str, started: Instant) -> (Error, bool, bool) {
-        let target = &self.inner.targets[idx];
+        let target = &self.targets[idx];
         let b = &target.backend;
         let mut source = std::error::Error::source(status);
         while let Some(e) = source {
@@ -272,37 +647,135 @@ impl Channel {
         (Error::new(code, format!("{b} answered {method} with {}: {}", code.name(), status.message())), false, false)
     }
 
-    /// Opens a client-streaming call. Messages are sent with [`ClientStream::send`]; the
-    /// response comes from [`ClientStream::finish`]. The deadline covers the whole stream.
-    pub fn open_stream(&self, method: &str, timeout: Option<Duration>) -> Result<ClientStream> {
-        let path = parse_method(method)?;
-        let deadline = timeout.unwrap_or(self.inner.timeout);
-        let (tx, rx) = mpsc::channel::<Bytes>(STREAM_BUFFER);
-        let this = self.clone();
-        let method_owned = method.to_string();
-        let idx = self.inner.current.load(Ordering::Relaxed) % self.inner.targets.len();
-        let finished = Arc::new(AtomicBool::new(false));
-        let finished_flag = finished.clone();
-        let task = runtime().spawn(async move {
-            let started = Instant::now();
-            let req = this.request(Outbound { rx, finished: finished_flag, done: false }, deadline);
-            let mut grpc = this.grpc(idx);
-            let call = async {
-                grpc.ready().await.map_err(|e| tonic::Status::from_error(Box::new(e)))?;
-                grpc.client_streaming(req, path, StreamCodec).await
-            };
-            let result = match tokio::time::timeout(deadline, call).await {
-                Ok(Ok(resp)) => Ok(resp.into_inner()),
-                Ok(Err(status)) => Err(this.explain(idx, &status, &method_owned, started).await.0),
-                Err(_) => Err(this.deadline_error(&method_owned, deadline, idx)),
-            };
-            if let Err(e) = &result {
-                this.after_failure(idx, e);
-            }
-            result
-        });
-        Ok(ClientStream { tx: Some(tx), finished, task: Some(task), outcome: None, method: method.to_string() })
+    /// Starts the health check and DNS re-resolution task of this process's state.
+    fn start_monitor(this: &Arc<Proc>) {
+        let weak = Arc::downgrade(this);
+        let interval = this.shared.check_interval;
+        let task = runtime().spawn(monitor(weak, interval));
+        *this.monitor.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
+
+    /// The health check: when the current backend is down (its last connection attempt or
+    /// call failed, or the server closed the connection) and no connection to it is open,
+    /// tries to connect to the backends in turn, starting with it, and moves to the first
+    /// that accepts. Nothing is sent on these connections.
+    async fn check_health(&self) {
+        let n = self.targets.len();
+        let first = self.current_index();
+        let target = &self.targets[first];
+        if n < 2 || !target.health.is_down() || target.health.live() > 0 {
+            return;
+        }
+        for i in 0..n {
+            let idx = (first + i) % n;
+            let t = &self.targets[idx];
+            match tokio::time::timeout(PROBE_TIMEOUT, crate::connect::connect(t)).await {
+                Ok(Ok(_conn)) => {
+                    t.health.mark_up();
+                    if i == 0 {
+                        info!("health check: backend {} is reachable again", t.backend);
+                    } else {
+                        self.switch(first, idx, &format!("health check: {} is not reachable", target.backend));
+                    }
+                    return;
+                }
+                Ok(Err(e)) => {
+                    t.health.mark_down();
+                    debug!("health check: {} is not reachable: {}", t.backend, e.message);
+                }
+                Err(_) => {
+                    t.health.mark_down();
+                    debug!("health check: {} did not accept a connection within {:?}", t.backend, PROBE_TIMEOUT);
+                }
+            }
+        }
+        debug!("health check: no backend of {} is reachable", list(&self.shared.backends));
+    }
+
+    /// Periodic DNS re-resolution: when a backend's name resolves to other addresses than
+    /// at the last check, its connection is replaced, so that the next call connects to
+    /// one of the new addresses (an existing HTTP/2 connection would otherwise stay on the
+    /// old one for as long as it lives).
+    async fn refresh_dns(&self) {
+        for (i, target) in self.targets.iter().enumerate() {
+            let b = &target.backend;
+            if b.ip().is_some() {
+                continue;
+            }
+            let mut now: Vec<SocketAddr> = match tokio::net::lookup_host((b.host.as_str(), b.port)).await {
+                Ok(addrs) => addrs.collect(),
+                Err(e) => {
+                    debug!("re-resolving {b}: {e}");
+                    continue;
+                }
+            };
+            now.sort();
+            now.dedup();
+            if now.is_empty() {
+                continue;
+            }
+            let changed = {
+                let mut resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+                let before = std::mem::replace(&mut resolved[i], now.clone());
+                (!before.is_empty() && before != now).then_some(before)
+            };
+            debug!("re-resolved {b}: {now:?}");
+            if let Some(before) = changed {
+                info!("backend {b} now resolves to {now:?} (was {before:?}); reconnecting to the new addresses");
+                let mut slot = self.channels[i].write().unwrap_or_else(|p| p.into_inner());
+                if slot.is_some() {
+                    match lazy_channel(target) {
+                        Ok(c) => *slot = Some(c),
+                        Err(e) => warn!("re-resolving {b}: {}", e.message),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops the reporter (dropping what is still pending) and the health check, and
+    /// closes the connections.
+    fn shutdown(&self) {
+        self.reporter.shutdown();
+        if let Some(task) = self.monitor.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
+        for slot in &self.channels {
+            *slot.write().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        let mut s = Stats::empty(self.current_backend().clone(), self.shared.plan.mode);
+        s.backend_index = self.current_index();
+        self.reporter.add_to(&mut s);
+        s.reconnects = self.links.connects.load(Ordering::Relaxed).saturating_sub(1);
+        s.connect_failures = self.links.connect_failures.load(Ordering::Relaxed);
+        s.backend_switches = self.switches.load(Ordering::Relaxed);
+        s
+    }
+}
+
+/// How a unary attempt failed: the channel was closed, or the call ended with a status.
+enum CallError {
+    Closed(Error),
+    Status(tonic::Status),
+}
+
+async fn monitor(proc: Weak<Proc>, interval: Duration) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(proc) = proc.upgrade() else { return };
+        proc.check_health().await;
+        proc.refresh_dns().await;
+    }
+}
+
+fn lazy_channel(target: &Arc<Target>) -> Result<tonic::transport::Channel> {
+    Ok(endpoint(&target.backend, target.tls.is_some())?
+        .connect_with_connector_lazy(Connector { target: target.clone() }))
 }
 
 fn endpoint(backend: &Backend, tls: bool) -> Result<Endpoint> {
@@ -322,6 +795,7 @@ fn endpoint(backend: &Backend, tls: bool) -> Result<Endpoint> {
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(10))
+        .keep_alive_while_idle(true)
         .user_agent(format!("swtls/{}", env!("CARGO_PKG_VERSION")))
         .map_err(|e| bad(&e))
 }
@@ -370,11 +844,14 @@ pub struct ClientStream {
     task: Option<tokio::task::JoinHandle<Result<Bytes>>>,
     outcome: Option<Result<Bytes>>,
     method: String,
+    /// The process generation the stream was opened in: streams do not survive fork().
+    generation: u64,
 }
 
 impl ClientStream {
     /// Queues one message; waits only while the stream's small buffer is full.
     pub async fn send(&mut self, message: Bytes) -> Result<()> {
+        self.same_process()?;
         let Some(tx) = &self.tx else {
             return Err(Error::new(Status::Closed, format!("the stream on {} is already finished", self.method)));
         };
@@ -398,6 +875,7 @@ impl ClientStream {
 
     /// Ends the stream and waits for the server's response.
     pub async fn finish(&mut self) -> Result<Bytes> {
+        self.same_process()?;
         self.finished.store(true, Ordering::Release);
         if self.tx.take().is_none() && self.outcome.is_some() {
             return Err(Error::new(Status::Closed, format!("the stream on {} is already finished", self.method)));
@@ -407,6 +885,20 @@ impl ClientStream {
 
     pub fn finish_blocking(&mut self) -> Result<Bytes> {
         block_on(self.finish())?
+    }
+
+    fn same_process(&self) -> Result<()> {
+        if self.generation == runtime::generation() {
+            return Ok(());
+        }
+        Err(Error::new(
+            Status::FailedPrecondition,
+            format!(
+                "the stream on {} was opened before fork() in the parent process; streams do not survive fork(): \
+                 open a new one in this process (the channel itself works here)",
+                self.method
+            ),
+        ))
     }
 
     async fn outcome(&mut self) -> Result<Bytes> {
@@ -423,6 +915,13 @@ impl ClientStream {
 
 impl Drop for ClientStream {
     fn drop(&mut self) {
+        if self.generation != runtime::generation() {
+            // Opened by the parent before fork(): its task belongs to a runtime whose
+            // threads do not exist here; touching it could block. Leak it.
+            std::mem::forget(self.tx.take());
+            std::mem::forget(self.task.take());
+            return;
+        }
         // Dropping an unfinished stream cancels the call: the body ends with a
         // cancellation (an HTTP/2 reset), never with a clean end of stream.
         self.tx = None;

@@ -79,6 +79,18 @@ pub const KEYS: &[Key] = &[
         default: "ca",
         help: "folder holding ca.crt, client.crt and client.pem",
     },
+    Key {
+        name: "swtls.report_queue_messages",
+        env: "SWTLS_REPORT_QUEUE_MESSAGES",
+        default: "1500",
+        help: "reporter: messages each method's queue holds before new ones are dropped",
+    },
+    Key {
+        name: "swtls.report_queue_bytes",
+        env: "SWTLS_REPORT_QUEUE_BYTES",
+        default: "16777216",
+        help: "reporter: bytes each method's queue holds before new messages are dropped",
+    },
 ];
 
 /// The configuration of a channel.
@@ -96,7 +108,17 @@ pub struct Config {
     pub check_interval: Duration,
     pub target_name_override: Option<String>,
     pub ca_dir: PathBuf,
+    /// Reporter queue bound per method, in messages.
+    pub report_queue_messages: usize,
+    /// Reporter queue bound per method, in bytes.
+    pub report_queue_bytes: usize,
 }
+
+/// Default of `swtls.report_queue_messages`: the SkyWalking Java agent buffers 5 channels
+/// of 300 segments.
+pub const DEFAULT_REPORT_QUEUE_MESSAGES: usize = 1500;
+/// Default of `swtls.report_queue_bytes`: 16 MiB.
+pub const DEFAULT_REPORT_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -111,6 +133,8 @@ impl Default for Config {
             check_interval: Duration::from_secs(30),
             target_name_override: None,
             ca_dir: PathBuf::from("ca"),
+            report_queue_messages: DEFAULT_REPORT_QUEUE_MESSAGES,
+            report_queue_bytes: DEFAULT_REPORT_QUEUE_BYTES,
         }
     }
 }
@@ -133,6 +157,14 @@ fn parse_seconds(key: &str, value: &str) -> Result<Duration> {
         Ok(n) if n <= 86_400 * 365 => Ok(Duration::from_secs(n)),
         Ok(_) => Err(invalid(key, value, "must be at most one year in seconds")),
         Err(_) => Err(invalid(key, value, "expected a whole number of seconds")),
+    }
+}
+
+fn parse_count(key: &str, value: &str, min: usize, max: usize) -> Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        Ok(_) => Err(invalid(key, value, &format!("must be from {min} to {max}"))),
+        Err(_) => Err(invalid(key, value, "expected a whole number")),
     }
 }
 
@@ -180,6 +212,8 @@ impl Config {
             "collector.grpc_channel_check_interval" => self.check_interval = parse_seconds(key, value)?,
             "agent.ssl_target_name_override" => self.target_name_override = parse_server_name(key, value)?,
             "agent.ca_dir" => self.ca_dir = parse_path(value).unwrap_or_else(|| PathBuf::from("ca")),
+            "swtls.report_queue_messages" => self.report_queue_messages = parse_count(key, value, 1, 10_000_000)?,
+            "swtls.report_queue_bytes" => self.report_queue_bytes = parse_count(key, value, 1024, 1 << 30)?,
             _ => {
                 let hint = KEYS
                     .iter()
@@ -245,6 +279,7 @@ mod tests {
         assert_eq!(c.check_interval, Duration::from_secs(30));
         assert_eq!(c.ca_dir, PathBuf::from("ca"));
         assert!(c.authentication.is_none() && c.target_name_override.is_none());
+        assert_eq!((c.report_queue_messages, c.report_queue_bytes), (1500, 16 << 20));
     }
 
     #[test]
@@ -256,6 +291,8 @@ mod tests {
                 "agent.force_tls" => "TRUE",
                 "collector.grpc_upstream_timeout" | "collector.grpc_channel_check_interval" => "7",
                 "agent.ssl_target_name_override" => "oap.internal",
+                "swtls.report_queue_messages" => "10",
+                "swtls.report_queue_bytes" => "4096",
                 _ => "x",
             };
             c.set(k.name, v).unwrap();
@@ -263,6 +300,7 @@ mod tests {
         assert!(c.force_tls);
         assert_eq!(c.backends.len(), 2);
         assert_eq!(c.upstream_timeout, Duration::from_secs(7));
+        assert_eq!((c.report_queue_messages, c.report_queue_bytes), (10, 4096));
         c.set("agent.force_tls", "False").unwrap();
         assert!(!c.force_tls);
         c.set("agent.ssl_trusted_ca_path", "").unwrap();
@@ -283,6 +321,12 @@ mod tests {
         assert!(e.message.contains("agent.ssl_target_name_override"));
         let e = c.set("agent.authentication", "sec\nret").unwrap_err();
         assert!(!e.message.contains("sec"), "the token must not be echoed: {}", e.message);
+        let e = c.set("swtls.report_queue_messages", "0").unwrap_err();
+        assert!(e.message.contains("swtls.report_queue_messages") && e.message.contains("from 1 to"), "{}", e.message);
+        let e = c.set("swtls.report_queue_bytes", "16M").unwrap_err();
+        assert!(e.message.contains("'16M'") && e.message.contains("whole number"), "{}", e.message);
+        let e = c.set("swtls.report_queue_bytes", "100").unwrap_err();
+        assert!(e.message.contains("from 1024"), "{}", e.message);
         let e = c.set("agent.nope", "1").unwrap_err();
         assert_eq!(e.status, Status::ConfigUnknownKey);
         assert!(e.message.contains("'agent.nope'"));
@@ -296,6 +340,7 @@ mod tests {
             ("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "oap:11800"),
             ("SW_AGENT_AUTHENTICATION", "token"),
             ("SWTLS_CA_DIR", "/etc/sw/ca"),
+            ("SWTLS_REPORT_QUEUE_MESSAGES", "300"),
         ]
         .into();
         let mut c = Config::default();
@@ -303,6 +348,7 @@ mod tests {
         assert_eq!(c.backends[0].host, "oap");
         assert_eq!(c.authentication.as_deref(), Some("token"));
         assert_eq!(c.ca_dir, PathBuf::from("/etc/sw/ca"));
+        assert_eq!(c.report_queue_messages, 300);
 
         let bad: HashMap<&str, &str> = [("SW_AGENT_FORCE_TLS", "maybe")].into();
         let e = c.load_env_with(|n| bad.get(n).map(|v| v.into())).unwrap_err();

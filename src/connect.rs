@@ -10,7 +10,7 @@ use rustls_pki_types::ServerName;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -44,6 +44,56 @@ impl DiagSlot {
     }
 }
 
+/// Connection counters shared by every backend of a channel (one set per process).
+#[derive(Debug, Default)]
+pub struct LinkStats {
+    /// Connections established (TCP, and TLS when the mode says so).
+    pub connects: AtomicU64,
+    /// Connection attempts that failed (refused, not resolved, handshake failed).
+    pub connect_failures: AtomicU64,
+}
+
+/// What the health check knows about one backend.
+#[derive(Debug, Default)]
+pub struct Health {
+    live: AtomicUsize,
+    /// Connections established to this backend so far.
+    connects: AtomicU64,
+    down: AtomicBool,
+    failures: crate::logging::Throttle,
+}
+
+impl Health {
+    /// Connections to the backend open right now.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+    /// Connections established to the backend so far: a call that failed in transport
+    /// while this did not change went over a connection made before it started.
+    pub fn connects(&self) -> u64 {
+        self.connects.load(Ordering::Relaxed)
+    }
+    /// True when the latest attempt failed or the server closed the connection.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+    pub fn mark_down(&self) {
+        self.down.store(true, Ordering::Relaxed);
+    }
+    pub fn mark_up(&self) {
+        self.down.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Counts a connection as open while it lives.
+struct LiveGuard(Arc<Target>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.health.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Shared by the connector and every connection to one backend.
 #[derive(Debug)]
 pub struct Target {
@@ -56,9 +106,40 @@ pub struct Target {
     pub diag: DiagSlot,
     /// The first bytes the server sent on the latest connection.
     pub last_first: Mutex<Vec<u8>>,
+    pub health: Health,
+    pub links: Arc<LinkStats>,
 }
 
 impl Target {
+    pub fn new(
+        backend: Backend,
+        server_name: String,
+        tls: Option<ClientTls>,
+        plaintext_reason: String,
+        links: Arc<LinkStats>,
+    ) -> Target {
+        Target {
+            backend,
+            server_name,
+            tls,
+            plaintext_reason,
+            diag: DiagSlot::default(),
+            last_first: Default::default(),
+            health: Health::default(),
+            links,
+        }
+    }
+
+    /// Logs a failed connection attempt as a warning, once per distinct message every 30 s
+    /// (the reporter retries with backoff; the same failure need not fill the log).
+    fn log_failure(&self, e: &Error) {
+        if self.health.failures.allow(&e.message, Duration::from_secs(30)) {
+            warn!("connecting to {} failed: {}", self.backend, e);
+        } else {
+            debug!("connecting to {} failed again: {}", self.backend, e);
+        }
+    }
+
     fn context(&self, asked_without_cert: bool) -> HandshakeContext {
         HandshakeContext {
             backend: self.backend.to_string(),
@@ -253,11 +334,28 @@ enum Stream {
 pub struct Conn {
     stream: Stream,
     watch: Arc<Watch>,
+    live: Option<LiveGuard>,
 }
 
 impl Conn {
+    /// How the connection is secured, in words ("TLSv1_3 TLS13_AES_256_GCM_SHA384, ALPN h2").
+    pub fn summary(&self) -> String {
+        match &self.stream {
+            Stream::Plain(_) => "plaintext h2c".to_string(),
+            Stream::Tls(s) => {
+                let (_, conn) = s.get_ref();
+                format!(
+                    "{} {}, ALPN h2",
+                    conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default(),
+                    conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default()
+                )
+            }
+        }
+    }
+
     fn check<T>(&mut self, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if let Poll::Ready(Err(e)) = &r {
+            self.watch.target.health.mark_down();
             self.watch.fail(Some(e));
         }
         r
@@ -284,6 +382,8 @@ impl AsyncRead for Conn {
         };
         if let Poll::Ready(Ok(())) = &r {
             if buf.filled().len() == before {
+                // The server closed the connection: the health check looks at it again.
+                this.watch.target.health.mark_down();
                 if !this.watch.got_data.load(Ordering::Relaxed) {
                     this.watch.fail(None);
                 }
@@ -355,10 +455,29 @@ impl tower::Service<http::Uri> for Connector {
     fn call(&mut self, _uri: http::Uri) -> Self::Future {
         let target = self.target.clone();
         Box::pin(async move {
-            connect(&target).await.map(TokioIo::new).map_err(|e| {
-                target.diag.record(e.clone(), false);
-                Box::new(e) as BoxError
-            })
+            match connect(&target).await {
+                Ok(mut conn) => {
+                    let n = target.links.connects.fetch_add(1, Ordering::Relaxed);
+                    target.health.mark_up();
+                    target.health.live.fetch_add(1, Ordering::Relaxed);
+                    target.health.connects.fetch_add(1, Ordering::Relaxed);
+                    conn.live = Some(LiveGuard(target.clone()));
+                    info!(
+                        "connected to {} ({}){}",
+                        target.backend,
+                        conn.summary(),
+                        if n > 0 { " [reconnect]" } else { "" }
+                    );
+                    Ok(TokioIo::new(conn))
+                }
+                Err(e) => {
+                    target.links.connect_failures.fetch_add(1, Ordering::Relaxed);
+                    target.health.mark_down();
+                    target.diag.record(e.clone(), false);
+                    target.log_failure(&e);
+                    Err(Box::new(e) as BoxError)
+                }
+            }
         })
     }
 }
@@ -402,7 +521,9 @@ fn server_name(target: &Target) -> Result<ServerName<'static>, Error> {
     })
 }
 
-async fn connect(target: &Arc<Target>) -> Result<Conn, Error> {
+/// One connection to the backend: TCP, then TLS when the mode says so (used by the
+/// connector, and by the health check to see whether a backend is reachable).
+pub(crate) async fn connect(target: &Arc<Target>) -> Result<Conn, Error> {
     let b = &target.backend;
     let tcp = tcp_connect(target).await?;
     let (tls_config, client_auth) = match &target.tls {
@@ -440,7 +561,7 @@ async fn connect(target: &Arc<Target>) -> Result<Conn, Error> {
             }
         }
     };
-    Ok(Conn { stream, watch })
+    Ok(Conn { stream, watch, live: None })
 }
 
 /// After an ambiguous failure (the server closed or reset the connection before saying

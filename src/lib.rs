@@ -7,12 +7,17 @@
 mod logging;
 
 pub mod backend;
+#[cfg(feature = "certs")]
+pub mod certs;
 pub mod channel;
+#[cfg(feature = "cli")]
+pub mod check;
 mod codec;
 pub mod config;
 mod connect;
 pub mod error;
 pub mod ffi;
+pub mod reporter;
 pub mod runtime;
 pub mod tls;
 
@@ -21,4 +26,5 @@ pub use channel::{Channel, ClientStream, MAX_RESPONSE_BYTES};
 pub use config::Config;
 pub use error::{Error, Result, Status};
 pub use logging::{set_rust_sink, LogLevel};
+pub use reporter::Stats;
 pub use tls::TlsMode;

@@ -98,3 +98,24 @@ macro_rules! log_at {
 macro_rules! warn { ($($arg:tt)*) => { log_at!($crate::logging::LogLevel::Warn, $($arg)*) }; }
 macro_rules! info { ($($arg:tt)*) => { log_at!($crate::logging::LogLevel::Info, $($arg)*) }; }
 macro_rules! debug { ($($arg:tt)*) => { log_at!($crate::logging::LogLevel::Debug, $($arg)*) }; }
+
+/// Rate limit for repeated log messages: `allow` says whether a message with this key may
+/// be logged now (a different key than the last one, or the same after `every`).
+#[derive(Debug, Default)]
+pub(crate) struct Throttle {
+    last: std::sync::Mutex<Option<(String, std::time::Instant)>>,
+}
+
+impl Throttle {
+    pub(crate) fn allow(&self, key: &str, every: std::time::Duration) -> bool {
+        let now = std::time::Instant::now();
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        match &*last {
+            Some((k, at)) if k == key && now.duration_since(*at) < every => false,
+            _ => {
+                *last = Some((key.to_string(), now));
+                true
+            }
+        }
+    }
+}

@@ -8,12 +8,13 @@
 //! * Plaintext (h2c), TLS or mutual TLS with a rustls server configuration built
 //!   here (ALPN h2; TLS 1.2 and/or 1.3), optional SkyWalking-style token check.
 //! * Records what it received ([`Received`]) and reports [`Event`]s.
-//! * [`certs`] makes CAs, server/client certificates and keys for the tests.
+//! * [`certs`] makes CAs, server/client certificates and keys for the tests (it is
+//!   `swtls::certs`, re-exported).
 //!
 //! No protobuf compiler and no code generation: the few messages are written by
 //! hand in [`proto`], the services speak raw bytes through [`BytesCodec`].
 
-pub mod certs;
+pub use swtls::certs;
 mod codec;
 pub mod proto;
 mod record;
@@ -79,3 +80,9 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<certs::CertError> for Error {
+    fn from(e: certs::CertError) -> Error {
+        Error(e.message().to_string())
+    }
+}

@@ -1,25 +1,25 @@
-//! `swtls-collector`: certificates, a SkyWalking-compatible collector, and
-//! encoded test messages for the swtls demo.
+//! `swtls-collector`: a SkyWalking-compatible collector and encoded test messages for
+//! the swtls demo. Certificates are made by `swtls certs` (the main crate's tool).
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use swtls_collector::certs::CertSet;
 use swtls_collector::{Collector, CollectorOptions, Event, TlsMode, TlsVersions};
 
 const USAGE: &str = "\
 usage:
-  swtls-collector certs --out DIR [--server-name NAME]...
-      Write ca.crt, ca.key, server.crt, server.key, client.crt, client.pem into DIR.
-      Default server names: localhost, 127.0.0.1, ::1.
   swtls-collector serve [--listen ADDR] [--tls-dir DIR] [--mtls | --mtls-optional]
                         [--tls-version 1.2|1.3] [--token TOKEN] [--port-file FILE]
+                        [--stream-delay-us N]
       Serve until SIGTERM or Ctrl-C (default --listen 127.0.0.1:11800).
       --tls-dir uses DIR/server.crt and DIR/server.key; --mtls also requires client
       certificates signed by DIR/ca.crt (--mtls-optional lets clients without one in).
       Prints 'listening on ADDR', then one line per thing received.
+      --stream-delay-us N waits N microseconds after each client-stream message
+      (a slow backend, for tests and benchmarks).
+      (`swtls certs --out DIR ...` writes DIR/server/ with these three files.)
   swtls-collector encode-segment --trace T --segment S --service SVC --instance I --out FILE
       Write a protobuf-encoded SegmentObject to FILE.
   swtls-collector encode-ping --service SVC --instance I --out FILE
@@ -29,7 +29,9 @@ usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("certs") => cmd_certs(&args[1..]),
+        Some("certs") => Err("unknown command 'certs': certificates are made by `swtls certs` now \
+             (cargo build --release --features cli --bin swtls)"
+            .to_string()),
         Some("serve") => cmd_serve(&args[1..]),
         Some("encode-segment") => cmd_encode_segment(&args[1..]),
         Some("encode-ping") => cmd_encode_ping(&args[1..]),
@@ -86,10 +88,6 @@ impl Args {
         self.pairs.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
     }
 
-    fn values(&self, name: &str) -> Vec<&str> {
-        self.pairs.iter().filter(|(n, _)| n == name).filter_map(|(_, v)| v.as_deref()).collect()
-    }
-
     fn required(&self, name: &str) -> Result<&str, String> {
         self.value(name).ok_or_else(|| format!("{name} is required (see usage)"))
     }
@@ -97,28 +95,6 @@ impl Args {
     fn has(&self, name: &str) -> bool {
         self.pairs.iter().any(|(n, _)| n == name)
     }
-}
-
-fn cmd_certs(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(args, &["--out", "--server-name"], &[])?;
-    let out = PathBuf::from(args.required("--out")?);
-    let mut names = args.values("--server-name");
-    if names.is_empty() {
-        names = vec!["localhost", "127.0.0.1", "::1"];
-    }
-    let set = CertSet::generate(&out, &names).map_err(|e| e.to_string())?;
-    for (what, path) in [
-        ("ca certificate", &set.ca_cert),
-        ("ca key", &set.ca_key),
-        ("server certificate", &set.server_cert),
-        ("server key", &set.server_key),
-        ("client certificate", &set.client_cert),
-        ("client key", &set.client_key),
-    ] {
-        println!("{what}: {}", path.display());
-    }
-    println!("server names: {}", names.join(", "));
-    Ok(())
 }
 
 fn cmd_encode_segment(args: &[String]) -> Result<(), String> {
@@ -206,7 +182,7 @@ fn describe(event: &Event) -> Option<String> {
 fn cmd_serve(args: &[String]) -> Result<(), String> {
     let args = Args::parse(
         args,
-        &["--listen", "--tls-dir", "--token", "--port-file", "--tls-version"],
+        &["--listen", "--tls-dir", "--token", "--port-file", "--tls-version", "--stream-delay-us"],
         &["--mtls", "--mtls-optional"],
     )?;
     let listen = resolve_listen(args.value("--listen").unwrap_or("127.0.0.1:11800"))?;
@@ -235,6 +211,10 @@ fn cmd_serve(args: &[String]) -> Result<(), String> {
     };
     if let Some(token) = args.value("--token") {
         opts = opts.token(token);
+    }
+    if let Some(us) = args.value("--stream-delay-us") {
+        let us: u64 = us.parse().map_err(|_| format!("--stream-delay-us: '{us}' is not a number of microseconds"))?;
+        opts = opts.stream_message_delay(std::time::Duration::from_micros(us));
     }
     opts = opts.on_event(|e| {
         if let Some(line) = describe(e) {

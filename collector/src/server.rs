@@ -93,6 +93,10 @@ pub struct CollectorOptions {
     pub handshake_timeout: Duration,
     /// Called for each [`Event`], on the collector's tasks.
     pub on_event: Option<EventHook>,
+    /// A slow backend: after each message received on a client stream, wait this long
+    /// before reading the next one (zero: no wait). Changeable while running with
+    /// [`Collector::set_stream_message_delay`].
+    pub stream_message_delay: Duration,
 }
 
 impl std::fmt::Debug for CollectorOptions {
@@ -105,6 +109,7 @@ impl std::fmt::Debug for CollectorOptions {
             .field("max_message_size", &self.max_message_size)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("on_event", &self.on_event.as_ref().map(|_| "<hook>"))
+            .field("stream_message_delay", &self.stream_message_delay)
             .finish()
     }
 }
@@ -119,6 +124,7 @@ impl Default for CollectorOptions {
             max_message_size: 200 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
             on_event: None,
+            stream_message_delay: Duration::ZERO,
         }
     }
 }
@@ -198,6 +204,12 @@ impl CollectorOptions {
         self.on_event = Some(Arc::new(hook));
         self
     }
+
+    /// Waits `delay` after each client-stream message (a slow backend).
+    pub fn stream_message_delay(mut self, delay: Duration) -> Self {
+        self.stream_message_delay = delay;
+        self
+    }
 }
 
 /// A running collector. Stops serving when dropped (or on [`Collector::shutdown`]).
@@ -227,6 +239,7 @@ impl Collector {
             token: opts.token.clone(),
             max_message_size: opts.max_message_size,
             conns: Arc::new(ConnRegistry::default()),
+            stream_delay_us: AtomicU64::new(opts.stream_message_delay.as_micros().min(u64::MAX as u128) as u64),
         });
 
         let (tx, rx) = mpsc::channel::<io::Result<ServerIo>>(64);
@@ -298,6 +311,12 @@ impl Collector {
     /// Number of connections open right now.
     pub fn open_connections(&self) -> usize {
         self.shared.conns.len()
+    }
+
+    /// Changes the wait after each client-stream message (see
+    /// [`CollectorOptions::stream_message_delay`]); streams already waiting finish their wait.
+    pub fn set_stream_message_delay(&self, delay: Duration) {
+        self.shared.stream_delay_us.store(delay.as_micros().min(u64::MAX as u128) as u64, Ordering::Relaxed);
     }
 
     /// Waits until `pred` holds for the record, polling every 10 ms; false on timeout.
@@ -425,6 +444,11 @@ impl BlockingCollector {
         self.inner().open_connections()
     }
 
+    /// See [`Collector::set_stream_message_delay`].
+    pub fn set_stream_message_delay(&self, delay: Duration) {
+        self.inner().set_stream_message_delay(delay)
+    }
+
     /// Blocks until `pred` holds for the record (polling every 10 ms); false on timeout.
     pub fn wait_until(&self, timeout: Duration, mut pred: impl FnMut(&Received) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
@@ -475,6 +499,8 @@ struct Shared {
     token: Option<String>,
     max_message_size: usize,
     conns: Arc<ConnRegistry>,
+    /// See [`CollectorOptions::stream_message_delay`], in microseconds.
+    stream_delay_us: AtomicU64,
 }
 
 /// Duplicates of the accepted sockets, so that every connection can be cut.
@@ -964,6 +990,10 @@ async fn handle_stream(
                 guard.messages += 1;
                 bytes += msg.len();
                 shared.recorder.count_stream_message();
+                let delay = shared.stream_delay_us.load(Ordering::Relaxed);
+                if delay > 0 {
+                    tokio::time::sleep(Duration::from_micros(delay)).await;
+                }
                 if method == Method::SegmentCollect {
                     match SegmentObject::decode(msg) {
                         Ok(seg) => shared.recorder.record(Event::Segment(SegmentSummary {

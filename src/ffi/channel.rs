@@ -11,12 +11,18 @@ use std::ffi::{c_char, CString};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// A channel to the configured backends (TLS or plaintext, as the mode table decides).
+/// A channel to the configured backends (TLS or plaintext, as the mode table decides),
+/// with its reporter (`swtls_report`).
 ///
 /// Thread safety: a `swtls_channel` may be used from any number of threads at once; calls
-/// share its connections. It must not be freed while another thread still uses it.
+/// share its connections. `swtls_channel_close` may run while other threads still call it
+/// (they get `SWTLS_STATUS_CLOSED`); it must not be freed while another thread still uses it.
+///
+/// Fork: after `fork()`, a channel made in the parent keeps working in the child, which
+/// gets its own connections, report queues and counters (starting from zero); the parent
+/// is unaffected. Streams (`swtls_stream`) do not survive fork.
 pub struct swtls_channel {
-    inner: Channel,
+    pub(super) inner: Channel,
     reason: CString,
 }
 
@@ -29,7 +35,7 @@ pub struct swtls_stream {
     inner: Mutex<ClientStream>,
 }
 
-fn timeout(ms: u32) -> Option<Duration> {
+pub(super) fn timeout(ms: u32) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms as u64))
 }
 
@@ -167,6 +173,9 @@ pub unsafe extern "C" fn swtls_stream_free(stream: *mut swtls_stream) {
 }
 
 /// Releases a channel and closes its connections. `swtls_channel_free(NULL)` does nothing.
+/// Reported messages still queued are dropped: call `swtls_channel_close` first to deliver
+/// them (it waits up to its timeout). After `swtls_channel_close`, this only releases the
+/// handle.
 #[no_mangle]
 pub unsafe extern "C" fn swtls_channel_free(channel: *mut swtls_channel) {
     guard_or((), || free_handle(channel))

@@ -12,10 +12,13 @@
 mod channel;
 mod config;
 mod misc;
+mod reporter;
 
+use channel::timeout;
 pub use channel::*;
 pub use config::*;
 pub use misc::*;
+pub use reporter::*;
 
 use crate::error::{Error, Result, Status};
 use std::cell::RefCell;

@@ -100,6 +100,20 @@ pub fn classify_tls_error(err: &rustls::Error, ctx: &HandshakeContext) -> Error 
                     format_unix(time.as_secs())
                 ),
             ),
+            _ if super::legacy::is_unsupported_version(err) => cert_error(
+                Status::TlsBadCertificate,
+                format!(
+                    "the server's certificate is an old X.509 v1 certificate (as SkyWalking's key-generation \
+                     script makes); swtls accepts those only when the CA that signed it is configured in ca.crt \
+                     (agent.ssl_trusted_ca_path), never with {}. Configure that CA, or reissue the certificate \
+                     with subjectAltName (`swtls certs`)",
+                    ctx.trust
+                ),
+            ),
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => cert_error(
+                Status::TlsBadCertificate,
+                "the server's certificate is not meant for TLS servers (its extendedKeyUsage lacks serverAuth)".into(),
+            ),
             other => cert_error(Status::TlsBadCertificate, format!("the server's certificate was rejected: {other:?}")),
         },
         rustls::Error::AlertReceived(AlertDescription::CertificateRequired) => client_cert_required(ctx),

@@ -31,6 +31,50 @@ fn kind_name(kind: SectionKind) -> &'static str {
     }
 }
 
+/// What a DER file holds, judged by its structure (not its name).
+#[derive(Debug, PartialEq, Eq)]
+enum DerKind {
+    Pkcs8Key,
+    Pkcs1Key,
+    Sec1Key,
+    EncryptedKey,
+    Certificate,
+    Unknown,
+}
+
+fn der_kind(bytes: &[u8]) -> DerKind {
+    use super::der::next;
+    const INTEGER: u8 = 0x02;
+    const OCTET_STRING: u8 = 0x04;
+    const SEQUENCE: u8 = 0x30;
+    let Some((SEQUENCE, body, rest)) = next(bytes) else { return DerKind::Unknown };
+    if !rest.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
+        return DerKind::Unknown;
+    }
+    let Some((t1, v1, after1)) = next(body) else { return DerKind::Unknown };
+    let Some((t2, _, after2)) = next(after1) else { return DerKind::Unknown };
+    match (t1, v1, t2) {
+        (INTEGER, [0], SEQUENCE) => DerKind::Pkcs8Key,
+        (INTEGER, [0], INTEGER) => DerKind::Pkcs1Key,
+        (INTEGER, [1], OCTET_STRING) => DerKind::Sec1Key,
+        (SEQUENCE, _, OCTET_STRING) if after2.is_empty() => DerKind::EncryptedKey,
+        (SEQUENCE, _, SEQUENCE) if super::der::split_certificate(bytes).is_some() => DerKind::Certificate,
+        _ => DerKind::Unknown,
+    }
+}
+
+fn der_kind_name(kind: &DerKind) -> &'static str {
+    match kind {
+        DerKind::Pkcs8Key | DerKind::Pkcs1Key | DerKind::Sec1Key => "a DER private key",
+        DerKind::EncryptedKey => "an encrypted DER private key",
+        DerKind::Certificate => "a DER certificate",
+        DerKind::Unknown => "DER data that is neither a certificate nor a private key",
+    }
+}
+
+const DECRYPT_HINT: &str = "swtls needs it unencrypted: run `openssl pkey -in FILE -out FILE.plain` \
+    and point the configuration at the result";
+
 /// The PEM sections of a file, with errors that say what the file holds instead.
 fn pem_sections(
     bytes: &[u8],
@@ -69,6 +113,21 @@ fn pem_sections(
 /// Loads every certificate of a PEM file (a chain, or a CA bundle), in file order.
 pub fn load_certs(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>> {
     let bytes = read_file(path, key)?;
+    if bytes.first() == Some(&0x30) {
+        // Binary: one DER certificate.
+        return match der_kind(&bytes) {
+            DerKind::Certificate => Ok(vec![CertificateDer::from(bytes)]),
+            other => Err(Error::new(
+                Status::CertificateInvalid,
+                format!(
+                    "{}: '{}' holds {} where a certificate was expected",
+                    key,
+                    path.display(),
+                    der_kind_name(&other)
+                ),
+            )),
+        };
+    }
     let sections = pem_sections(&bytes, path, key, Status::CertificateInvalid, "-----BEGIN CERTIFICATE-----")?;
     let certs: Vec<CertificateDer<'static>> = sections
         .iter()
@@ -89,9 +148,31 @@ pub fn load_certs(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>
     Ok(certs)
 }
 
-/// Loads the single private key of a PEM file: PKCS#8, RSA PKCS#1 or SEC1 EC.
+/// Loads the single private key of a file: PKCS#8, RSA PKCS#1 or SEC1 EC, in PEM or DER,
+/// recognised by content whatever the file is called.
 pub fn load_private_key(path: &Path, key: &str) -> Result<PrivateKeyDer<'static>> {
     let bytes = read_file(path, key)?;
+    if bytes.first() == Some(&0x30) {
+        let kind = der_kind(&bytes);
+        return match kind {
+            DerKind::Pkcs8Key => Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(bytes))),
+            DerKind::Pkcs1Key => Ok(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(bytes))),
+            DerKind::Sec1Key => Ok(PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(bytes))),
+            DerKind::EncryptedKey => Err(Error::new(
+                Status::PrivateKeyInvalid,
+                format!("{}: '{}' holds an encrypted private key (DER); {DECRYPT_HINT}", key, path.display()),
+            )),
+            other => Err(Error::new(
+                Status::PrivateKeyInvalid,
+                format!(
+                    "{}: '{}' holds {} where a private key was expected",
+                    key,
+                    path.display(),
+                    der_kind_name(&other)
+                ),
+            )),
+        };
+    }
     let sections = pem_sections(&bytes, path, key, Status::PrivateKeyInvalid, "-----BEGIN PRIVATE KEY-----")?;
     let mut keys = sections.iter().filter_map(|(kind, der)| match kind {
         SectionKind::PrivateKey => Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.clone()))),

@@ -1,7 +1,9 @@
 //! TLS: the mode decision table (DESIGN §2), key material, and the rustls client configuration.
 
+mod der;
 mod diagnose;
 mod files;
+mod legacy;
 mod verify;
 
 pub use diagnose::{classify_tls_error, describe_peer_bytes, format_unix, looks_like_tls, HandshakeContext};
@@ -171,17 +173,23 @@ fn load_roots(trust: &Trust) -> Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
     match trust {
         Trust::CaFile(path) => {
-            for (i, cert) in load_certs(path, CA_KEY)?.into_iter().enumerate() {
-                roots.add(cert).map_err(|e| {
-                    Error::new(
-                        Status::CertificateInvalid,
-                        format!(
-                            "{CA_KEY}: certificate #{} in '{}' is not a usable CA certificate: {e}",
-                            i + 1,
-                            path.display()
-                        ),
-                    )
-                })?;
+            let certs = load_certs(path, CA_KEY)?;
+            let mut problems = Vec::new();
+            for (i, cert) in certs.into_iter().enumerate() {
+                warn_if_expiring(&cert, path, &format!("CA certificate #{}", i + 1));
+                if let Err(e) = roots.add(cert) {
+                    // Never skipped silently: a warning now, an error if nothing is left.
+                    let problem =
+                        format!("certificate #{} in '{}' is not a usable CA certificate: {e}", i + 1, path.display());
+                    warn!("{CA_KEY}: {problem}; it is ignored");
+                    problems.push(problem);
+                }
+            }
+            if roots.is_empty() {
+                return Err(Error::new(
+                    Status::CertificateInvalid,
+                    format!("{CA_KEY}: no usable CA certificate: {}", problems.join("; ")),
+                ));
             }
         }
         Trust::SystemRoots => {
@@ -203,8 +211,42 @@ fn load_roots(trust: &Trust) -> Result<RootCertStore> {
     Ok(roots)
 }
 
+/// Warns when a certificate expires within 30 days (or has expired).
+fn warn_if_expiring(cert: &rustls_pki_types::CertificateDer<'_>, path: &Path, what: &str) {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let Ok((_, parsed)) = X509Certificate::from_der(cert) else { return };
+    let not_after = parsed.validity().not_after.timestamp();
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let when = format_unix(not_after.max(0) as u64);
+    if not_after < now {
+        warn!("{what} in '{}' expired at {when}; renew it", path.display());
+    } else if not_after - now < 30 * 86_400 {
+        warn!("{what} in '{}' expires at {when}, in {} days; renew it", path.display(), (not_after - now) / 86_400);
+    }
+}
+
+/// Warns when a private key file can be read by group or others.
+fn warn_if_key_exposed(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            warn!(
+                "the private key '{}' can be read by group or others (mode {mode:03o}); restrict it with `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+}
+
 fn load_client_key(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<Arc<CertifiedKey>> {
     let chain = load_certs(cert, CERT_KEY)?;
+    if let Some(leaf) = chain.first() {
+        warn_if_expiring(leaf, cert, "the client certificate");
+    }
+    warn_if_key_exposed(key);
     let der = load_private_key(key, KEY_KEY)?;
     let signing = provider.key_provider.load_private_key(der).map_err(|e| {
         Error::new(
@@ -213,9 +255,27 @@ fn load_client_key(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result
         )
     })?;
     let certified = CertifiedKey::new(chain, signing);
-    match certified.keys_match() {
-        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(Arc::new(certified)),
-        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Err(Error::new(
+    let matches = match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => true,
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => false,
+        Err(e) => {
+            // webpki cannot parse X.509 v1 certificates (SkyWalking's script makes v1 client
+            // certificates too): compare the public keys from our own parse.
+            use x509_parser::prelude::{FromDer, X509Certificate};
+            let leaf = certified.end_entity_cert().map_err(|_| {
+                Error::new(Status::CertificateInvalid, format!("{CERT_KEY}: '{}' holds no certificate", cert.display()))
+            })?;
+            let (_, parsed) = X509Certificate::from_der(leaf).map_err(|_| {
+                Error::new(
+                    Status::CertificateInvalid,
+                    format!("{CERT_KEY}: the first certificate in '{}' cannot be parsed: {e}", cert.display()),
+                )
+            })?;
+            certified.key.public_key().is_none_or(|spki| spki.as_ref() == parsed.public_key().raw)
+        }
+    };
+    if !matches {
+        return Err(Error::new(
             Status::KeyMismatch,
             format!(
                 "the private key '{}' ({KEY_KEY}) does not belong to the certificate '{}' ({CERT_KEY}); \
@@ -223,12 +283,9 @@ fn load_client_key(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result
                 key.display(),
                 cert.display()
             ),
-        )),
-        Err(e) => Err(Error::new(
-            Status::CertificateInvalid,
-            format!("{CERT_KEY}: the first certificate in '{}' cannot be parsed: {e}", cert.display()),
-        )),
+        ));
     }
+    Ok(Arc::new(certified))
 }
 
 /// Supplies the client certificate to one connection and notes when its server asked for
@@ -265,21 +322,19 @@ impl ResolvesClientCert for ClientAuth {
     }
 }
 
-/// The loaded TLS material of a channel: one rustls configuration shared by its connections.
-#[derive(Debug, Clone)]
-pub struct ClientTls {
+/// One loaded generation of a channel's TLS material.
+#[derive(Debug)]
+struct Material {
     config: Arc<ClientConfig>,
     key: Option<Arc<CertifiedKey>>,
-    pub trust: Trust,
 }
 
-impl ClientTls {
+impl Material {
     /// Loads and checks every file the plan names and builds the rustls configuration:
     /// TLS 1.3 and 1.2, ALPN h2, strict WebPKI verification.
-    pub fn load(plan: &TlsPlan) -> Result<Option<ClientTls>> {
-        let Some(trust) = plan.trust.clone() else { return Ok(None) };
+    fn load(plan: &TlsPlan, trust: &Trust) -> Result<Material> {
         let provider = provider();
-        let roots = Arc::new(load_roots(&trust)?);
+        let roots = Arc::new(load_roots(trust)?);
         let key = match &plan.client_cert {
             Some((cert, key)) => Some(load_client_key(cert, key, &provider)?),
             None => None,
@@ -297,18 +352,88 @@ impl ClientTls {
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_client_cert_resolver(Arc::new(ClientAuth::new(key.clone())));
         config.alpn_protocols = vec![b"h2".to_vec()];
-        Ok(Some(ClientTls { config: Arc::new(config), key, trust }))
+        Ok(Material { config: Arc::new(config), key })
+    }
+}
+
+/// A fingerprint of the files behind the material, to notice when they change on disk
+/// (including a Kubernetes `..data` symlink swap, since files are read through links).
+/// `None` when one of them cannot be read right now.
+fn fingerprint(plan: &TlsPlan, trust: &Trust) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let ca = match trust {
+        Trust::CaFile(p) => Some(p),
+        Trust::SystemRoots => None,
+    };
+    let (cert, key) = match &plan.client_cert {
+        Some((c, k)) => (Some(c), Some(k)),
+        None => (None, None),
+    };
+    for path in [ca, cert, key].into_iter().flatten() {
+        std::fs::read(path).ok()?.hash(&mut h);
+    }
+    Some(h.finish())
+}
+
+#[derive(Debug)]
+struct Generation {
+    material: Arc<Material>,
+    fingerprint: Option<u64>,
+    /// Files that failed to load, so the failure is logged once, not per connection.
+    rejected: Option<u64>,
+}
+
+/// The TLS material of a channel. New connections re-check the files and use new
+/// material when they changed; a broken new file keeps the old material (and says why).
+#[derive(Debug, Clone)]
+pub struct ClientTls {
+    plan: Arc<TlsPlan>,
+    pub trust: Trust,
+    current: Arc<std::sync::Mutex<Generation>>,
+}
+
+impl ClientTls {
+    /// Loads the material the plan names; `None` for plaintext.
+    pub fn load(plan: &TlsPlan) -> Result<Option<ClientTls>> {
+        let Some(trust) = plan.trust.clone() else { return Ok(None) };
+        let fingerprint = fingerprint(plan, &trust);
+        let material = Arc::new(Material::load(plan, &trust)?);
+        let current = Arc::new(std::sync::Mutex::new(Generation { material, fingerprint, rejected: None }));
+        Ok(Some(ClientTls { plan: Arc::new(plan.clone()), trust, current }))
+    }
+
+    /// The material for a new connection, reloaded first if the files changed.
+    fn material(&self) -> Arc<Material> {
+        let mut gen = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let now = fingerprint(&self.plan, &self.trust);
+        if now.is_some() && now != gen.fingerprint && now != gen.rejected {
+            match Material::load(&self.plan, &self.trust) {
+                Ok(material) => {
+                    info!("TLS certificates changed on disk; new connections use the new ones ({})", self.plan.reason);
+                    gen.material = Arc::new(material);
+                    gen.fingerprint = now;
+                    gen.rejected = None;
+                }
+                Err(e) => {
+                    warn!("the changed TLS files cannot be used, keeping the previous certificates: {}", e.message);
+                    gen.rejected = now;
+                }
+            }
+        }
+        gen.material.clone()
     }
 
     pub fn has_client_cert(&self) -> bool {
-        self.key.is_some()
+        self.plan.client_cert.is_some()
     }
 
     /// The configuration for one new connection, with its own client-auth observer.
     /// Cheap: everything but the observer is shared (including the session cache).
     pub fn for_connection(&self) -> (Arc<ClientConfig>, Arc<ClientAuth>) {
-        let auth = Arc::new(ClientAuth::new(self.key.clone()));
-        let mut config = (*self.config).clone();
+        let material = self.material();
+        let auth = Arc::new(ClientAuth::new(material.key.clone()));
+        let mut config = (*material.config).clone();
         config.client_auth_cert_resolver = auth.clone();
         (Arc::new(config), auth)
     }

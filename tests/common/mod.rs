@@ -80,3 +80,30 @@ pub fn assert_err<T: std::fmt::Debug>(r: swtls::Result<T>, status: Status, fragm
     }
     e
 }
+
+/// Captures the library's log messages (of `max` and more severe) for the rest of the
+/// test. Tests that capture are serialized by the returned guard, since the sink is
+/// process-wide; messages from other tests running at the same time may appear too, so
+/// look for text specific to the test.
+pub struct Logs {
+    pub lines: std::sync::Arc<std::sync::Mutex<Vec<(swtls::LogLevel, String)>>>,
+    _guard: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Logs {
+    pub fn matching(&self, fragment: &str) -> Vec<String> {
+        self.lines.lock().unwrap().iter().filter(|(_, m)| m.contains(fragment)).map(|(_, m)| m.clone()).collect()
+    }
+}
+
+pub fn capture_logs(max: swtls::LogLevel) -> Logs {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    swtls::set_rust_sink(
+        std::sync::Arc::new(move |level, msg: &str| sink.lock().unwrap().push((level, msg.to_string()))),
+        max,
+    );
+    Logs { lines, _guard: guard }
+}

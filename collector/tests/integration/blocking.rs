@@ -36,3 +36,27 @@ fn bind_error_names_the_address() {
     let err = Collector::start_blocking(CollectorOptions::plaintext().listen(first.addr())).unwrap_err();
     assert!(err.message().contains(&first.addr().to_string()), "{err}");
 }
+
+#[test]
+fn stream_message_delay_slows_streams_and_can_be_changed_while_running() {
+    use crate::common::client_stream;
+    let collector =
+        Collector::start_blocking(CollectorOptions::plaintext().stream_message_delay(Duration::from_millis(40)))
+            .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ch = rt.block_on(connect(collector.addr(), None)).unwrap();
+    let five = || (0..5).map(|_| bytes::Bytes::from_static(b"m")).collect::<Vec<_>>();
+    let started = std::time::Instant::now();
+    let reply = rt.block_on(client_stream(&ch, methods::ECHO_COLLECT, five(), None)).unwrap();
+    assert_eq!(&reply[..], b"5 5");
+    assert!(started.elapsed() >= Duration::from_millis(200), "5 messages x 40 ms: {:?}", started.elapsed());
+    collector.set_stream_message_delay(Duration::ZERO);
+    let started = std::time::Instant::now();
+    rt.block_on(client_stream(&ch, methods::ECHO_COLLECT, five(), None)).unwrap();
+    assert!(started.elapsed() < Duration::from_millis(200), "no delay any more: {:?}", started.elapsed());
+    // Unary calls are never delayed.
+    collector.set_stream_message_delay(Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    rt.block_on(unary(&ch, methods::ECHO_UNARY, "x", None)).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}

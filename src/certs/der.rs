@@ -2,7 +2,7 @@
 //! PKCS#1 output), to read a certificate's subject, and to build X.509 v1
 //! certificates. Not a general ASN.1 library.
 
-use crate::Error;
+use super::CertError as Error;
 
 pub(crate) const TAG_INTEGER: u8 = 0x02;
 pub(crate) const TAG_BIT_STRING: u8 = 0x03;

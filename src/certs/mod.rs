@@ -1,9 +1,12 @@
-//! Test certificates: CAs, intermediates, server and client certificates, keys in
-//! PKCS#8 / PKCS#1 / SEC1 form (PEM or DER), chains and CA bundles.
+//! Certificate generation: CAs, intermediates, server and client certificates, keys in
+//! PKCS#8 / PKCS#1 / SEC1 form (PEM or DER), chains, CA bundles, and the file layout an
+//! agent's `ca/` folder expects ([`write_deployment`], used by `swtls certs`).
+//!
+//! Built with the `certs` feature only; the library itself never generates keys.
 //!
 //! ```no_run
-//! use swtls_collector::certs::{Ca, CertOptions, KeyFormat};
-//! # fn main() -> Result<(), swtls_collector::Error> {
+//! use swtls::certs::{Ca, CertOptions, KeyFormat};
+//! # fn main() -> Result<(), swtls::certs::CertError> {
 //! let ca = Ca::new("test CA")?;
 //! let server = ca.issue_server(&CertOptions::new("localhost").sans(&["localhost", "127.0.0.1"]))?;
 //! server.write_chain("server.crt")?;
@@ -12,9 +15,9 @@
 //! # let _ = expired; Ok(()) }
 //! ```
 //!
-//! Keys are ECDSA P-256 unless asked otherwise. ring (the crypto backend) cannot
-//! generate RSA keys, so [`KeyAlg::Rsa2048`] keys are made with the `openssl` command
-//! (see [`PrivateKey::generate`]).
+//! Keys are ECDSA P-256 unless asked otherwise. Every key, RSA included, is generated in
+//! process by rcgen on aws-lc-rs (ring cannot generate RSA keys). Private key files are
+//! written with mode 0600 on Unix.
 
 mod der;
 
@@ -29,11 +32,33 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, PublicKeyData, SanType, SerialNumber, SignatureAlgorithm, SigningKey,
 };
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivatePkcs8KeyDer;
 use time::OffsetDateTime;
 
-use crate::Error;
+/// An error of certificate generation: a message naming the file or thing at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertError(String);
+
+impl CertError {
+    pub fn new(message: impl Into<String>) -> CertError {
+        CertError(message.into())
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CertError {}
+
+use CertError as Error;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -51,7 +76,7 @@ pub enum KeyAlg {
     EcdsaP384,
     /// Ed25519.
     Ed25519,
-    /// RSA 2048 with SHA-256 (PKCS#1 v1.5 signatures). Taken from fixed test keys.
+    /// RSA 2048 with SHA-256 (PKCS#1 v1.5 signatures).
     Rsa2048,
 }
 
@@ -114,28 +139,6 @@ impl KeyFormat {
     }
 }
 
-/// A fresh RSA-2048 key in PKCS#8 DER, made by the `openssl` command (ring, the crypto
-/// backend, cannot generate RSA keys). No key material is shipped with this crate.
-fn generate_rsa_pkcs8() -> Result<Vec<u8>, Error> {
-    let out = std::process::Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .map_err(|e| {
-            Error::new(format!("RSA keys are generated with the openssl command, which could not run: {e}"))
-        })?;
-    if !out.status.success() || out.stdout.is_empty() {
-        return Err(Error::new(format!(
-            "openssl genpkey failed to make an RSA key: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    // PEM output is PKCS#8 ("PRIVATE KEY"); DER output would be PKCS#1.
-    let key = PrivatePkcs8KeyDer::from_pem_slice(&out.stdout)
-        .map_err(|e| Error::new(format!("openssl genpkey gave no PKCS#8 key: {e}")))?;
-    Ok(key.secret_pkcs8_der().to_vec())
-}
-
 /// A private key, kept as PKCS#8 DER, convertible to the other encodings.
 #[derive(Clone)]
 pub struct PrivateKey {
@@ -150,15 +153,11 @@ impl std::fmt::Debug for PrivateKey {
 }
 
 impl PrivateKey {
-    /// Makes a new random key. ECDSA and Ed25519 keys come from ring; RSA keys from the
-    /// `openssl` command (ring cannot generate RSA keys).
+    /// Makes a new random key (rcgen on aws-lc-rs, in process, for every algorithm).
     pub fn generate(alg: KeyAlg) -> Result<PrivateKey, Error> {
-        let pkcs8 = match alg {
-            KeyAlg::Rsa2048 => generate_rsa_pkcs8()?,
-            _ => KeyPair::generate_for(alg.rcgen_alg())
-                .map_err(|e| Error::new(format!("generating a {alg:?} key: {e}")))?
-                .serialize_der(),
-        };
+        let pkcs8 = KeyPair::generate_for(alg.rcgen_alg())
+            .map_err(|e| Error::new(format!("generating a {alg:?} key: {e}")))?
+            .serialize_der();
         Ok(PrivateKey { alg, pkcs8 })
     }
 
@@ -226,14 +225,14 @@ impl PrivateKey {
         Ok(pem_encode(format.pem_label(), &self.to_der(format)?))
     }
 
-    /// Writes the key as PEM in the given format.
+    /// Writes the key as PEM in the given format (mode 0600 on Unix).
     pub fn write_pem(&self, path: impl AsRef<Path>, format: KeyFormat) -> Result<(), Error> {
-        write_file(path.as_ref(), self.to_pem(format)?.as_bytes())
+        write_secret(path.as_ref(), self.to_pem(format)?.as_bytes())
     }
 
-    /// Writes the key as DER in the given format.
+    /// Writes the key as DER in the given format (mode 0600 on Unix).
     pub fn write_der(&self, path: impl AsRef<Path>, format: KeyFormat) -> Result<(), Error> {
-        write_file(path.as_ref(), &self.to_der(format)?)
+        write_secret(path.as_ref(), &self.to_der(format)?)
     }
 
     fn key_pair(&self) -> Result<KeyPair, Error> {
@@ -637,6 +636,168 @@ impl CertSet {
     }
 }
 
+/// What [`write_deployment`] makes (the options of `swtls certs`).
+#[derive(Clone, Debug)]
+pub struct DeploymentOptions {
+    /// Names agents use to reach the backend: DNS names or IP addresses (IPv6 may be
+    /// bracketed). All go into the server certificate's subjectAltName; the first is also
+    /// its CN. At least one.
+    pub server_names: Vec<String>,
+    /// Algorithm of all three keys: ECDSA P-256 (default) or RSA 2048.
+    pub key_alg: KeyAlg,
+    /// Also write the client key in its traditional form (`client.pkcs1.pem` for RSA,
+    /// `client.sec1.pem` for ECDSA) for agents that cannot read PKCS#8.
+    pub traditional_client_key: bool,
+    /// Validity of the server and client certificates, in days from now (the CA gets ten
+    /// years, or longer if needed).
+    pub days: u32,
+    /// Subject CN of the client certificate.
+    pub client_name: String,
+    /// Replace files that already exist (otherwise that is an error and nothing is written).
+    pub overwrite: bool,
+}
+
+impl DeploymentOptions {
+    /// ECDSA P-256, 365 days, client CN `skywalking-agent`, no traditional key, no overwrite.
+    pub fn new(server_names: &[&str]) -> DeploymentOptions {
+        DeploymentOptions {
+            server_names: server_names.iter().map(|s| s.to_string()).collect(),
+            key_alg: KeyAlg::EcdsaP256,
+            traditional_client_key: false,
+            days: 365,
+            client_name: "skywalking-agent".to_string(),
+            overwrite: false,
+        }
+    }
+}
+
+/// One file written by [`write_deployment`].
+#[derive(Clone, Debug)]
+pub struct WrittenFile {
+    pub path: PathBuf,
+    /// What it is, in words.
+    pub what: &'static str,
+    /// A private key (written with mode 0600 on Unix).
+    pub secret: bool,
+}
+
+/// A certificate set written in the deployment layout:
+///
+/// ```text
+/// DIR/ca/ca.crt          CA certificate              -> the agent's ca/ folder
+/// DIR/ca/client.crt      client certificate          -> the agent's ca/ folder
+/// DIR/ca/client.pem      client key, PKCS#8          -> the agent's ca/ folder
+/// DIR/ca/client.pkcs1.pem | client.sec1.pem          (only with traditional_client_key)
+/// DIR/server/server.crt  server certificate          -> the backend (OAP)
+/// DIR/server/server.key  server key, PKCS#8          -> the backend
+/// DIR/server/ca.crt      CA certificate, to verify agents' client certificates
+/// ```
+///
+/// The CA's private key is not written: the set is complete as it is, and a CA key left
+/// on disk could issue certificates the backend trusts. Run again for a new set.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    pub dir: PathBuf,
+    /// The agent's `ca/` folder (`DIR/ca`).
+    pub agent_dir: PathBuf,
+    /// The backend's folder (`DIR/server`).
+    pub server_dir: PathBuf,
+    pub files: Vec<WrittenFile>,
+    pub ca: Ca,
+    pub server: Issued,
+    pub client: Issued,
+}
+
+/// Generates a CA, a server certificate for `opts.server_names` and a client certificate,
+/// and writes them into `dir` in the [`Deployment`] layout. Everything is generated before
+/// anything is written; existing files are an error unless `opts.overwrite`.
+pub fn write_deployment(dir: &Path, opts: &DeploymentOptions) -> Result<Deployment, Error> {
+    if opts.server_names.is_empty() {
+        return Err(Error::new(
+            "at least one server name is needed: the DNS names or IP addresses agents use to reach the backend",
+        ));
+    }
+    if opts.days == 0 {
+        return Err(Error::new("the certificates must be valid for at least one day"));
+    }
+    if !matches!(opts.key_alg, KeyAlg::EcdsaP256 | KeyAlg::EcdsaP384 | KeyAlg::Rsa2048) && opts.traditional_client_key {
+        return Err(Error::new(format!("a {:?} key has no traditional (PKCS#1/SEC1) form", opts.key_alg)));
+    }
+    for name in &opts.server_names {
+        // What a client can check the certificate against: a DNS name (a leading `*.`
+        // wildcard allowed) or an IP address.
+        let bare = name.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(name);
+        let dns = bare.strip_prefix("*.").unwrap_or(bare);
+        if rustls_pki_types::ServerName::try_from(dns).is_err() {
+            return Err(Error::new(format!("'{name}' is not a valid DNS name or IP address for a server certificate")));
+        }
+        san(name)?;
+    }
+    let agent_dir = dir.join("ca");
+    let server_dir = dir.join("server");
+    let traditional = opts.key_alg.traditional_format();
+    let mut plan: Vec<(&Path, &'static str, &'static str, bool)> = vec![
+        (agent_dir.as_path(), "ca.crt", "CA certificate (agent: trusts the backend)", false),
+        (&agent_dir, "client.crt", "client certificate (agent)", false),
+        (&agent_dir, "client.pem", "client key, PKCS#8 (agent)", true),
+    ];
+    if opts.traditional_client_key {
+        plan.push(match traditional {
+            KeyFormat::Pkcs1 => {
+                (&agent_dir, "client.pkcs1.pem", "client key, RSA PKCS#1 (for agents that cannot read PKCS#8)", true)
+            }
+            _ => (&agent_dir, "client.sec1.pem", "client key, SEC1 EC (for agents that cannot read PKCS#8)", true),
+        });
+    }
+    plan.extend([
+        (server_dir.as_path(), "server.crt", "server certificate (backend)", false),
+        (&server_dir, "server.key", "server key, PKCS#8 (backend)", true),
+        (&server_dir, "ca.crt", "CA certificate (backend: verifies agents' client certificates)", false),
+    ]);
+    if !opts.overwrite {
+        let existing: Vec<String> =
+            plan.iter().map(|(d, n, _, _)| d.join(n)).filter(|p| p.exists()).map(|p| p.display().to_string()).collect();
+        if !existing.is_empty() {
+            return Err(Error::new(format!(
+                "refusing to overwrite existing files: {} (remove them or choose another folder; \
+                 swtls certs --force replaces them)",
+                existing.join(", ")
+            )));
+        }
+    }
+
+    let now = SystemTime::now();
+    let leaf_end = now + DAY * opts.days;
+    let ca_end = (now + 3650 * DAY).max(leaf_end + DAY);
+    let ca = Ca::with_options(
+        &CertOptions::new(format!("swtls CA {}", hex(&random_serial()[..6])))
+            .validity(now - DAY, ca_end)
+            .key_alg(opts.key_alg),
+    )?;
+    let names: Vec<&str> = opts.server_names.iter().map(String::as_str).collect();
+    let leaf_start = now - Duration::from_secs(3600);
+    let server =
+        ca.issue_server(&CertOptions::new(names[0]).sans(&names).validity(leaf_start, leaf_end).key_alg(opts.key_alg))?;
+    let client = ca.issue_client(
+        &CertOptions::new(opts.client_name.clone()).validity(leaf_start, leaf_end).key_alg(opts.key_alg),
+    )?;
+
+    let mut files = Vec::new();
+    for (dir, name, what, secret) in plan {
+        let path = dir.join(name);
+        match name {
+            "ca.crt" => ca.write_cert(&path)?,
+            "client.crt" => client.write_chain(&path)?,
+            "client.pem" => client.key.write_pem(&path, KeyFormat::Pkcs8)?,
+            "client.pkcs1.pem" | "client.sec1.pem" => client.key.write_pem(&path, traditional)?,
+            "server.crt" => server.write_chain(&path)?,
+            _ => server.key.write_pem(&path, KeyFormat::Pkcs8)?,
+        }
+        files.push(WrittenFile { path, what, secret });
+    }
+    Ok(Deployment { dir: dir.to_path_buf(), agent_dir, server_dir, files, ca, server, client })
+}
+
 fn ca_params(opts: &CertOptions, intermediate: bool) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = dn(&opts.common_name);
@@ -707,13 +868,40 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn write_file(path: &Path, data: &[u8]) -> Result<(), Error> {
+fn create_parent(path: &Path) -> Result<(), Error> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
             fs::create_dir_all(parent).map_err(|e| Error::new(format!("creating {}: {e}", parent.display())))?;
         }
     }
+    Ok(())
+}
+
+fn write_file(path: &Path, data: &[u8]) -> Result<(), Error> {
+    create_parent(path)?;
     fs::write(path, data).map_err(|e| Error::new(format!("writing {}: {e}", path.display())))
+}
+
+/// Writes a private key: readable by its owner only (mode 0600 on Unix), also when the
+/// file existed before with a wider mode.
+fn write_secret(path: &Path, data: &[u8]) -> Result<(), Error> {
+    create_parent(path)?;
+    let failed = |e: std::io::Error| Error::new(format!("writing {}: {e}", path.display()));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path).map_err(failed)?;
+        file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(failed)?;
+        std::io::Write::write_all(&mut &file, data).map_err(failed)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = options.open(path).map_err(failed)?;
+        std::io::Write::write_all(&mut file, data).map_err(failed)
+    }
 }
 
 fn base64(data: &[u8]) -> String {

@@ -1,0 +1,844 @@
+//! The reporter: fire-and-forget reporting for agents (DESIGN §5).
+//!
+//! [`Reporter::report`] copies a message into a bounded queue for its method and returns at
+//! once; it never waits for the network. One background task per method keeps a client
+//! stream open to the channel's current backend and feeds it from the queue. A stream is
+//! finished (and so its messages acknowledged) when the queue has been empty for a moment
+//! ([`LINGER`]), when it has carried one queue's worth of messages or bytes, after
+//! [`ROLL_MAX`] (or half of `collector.grpc_upstream_timeout`), and when a flush waits for
+//! it. After a failure the task waits (exponential backoff with jitter) and opens a new
+//! stream, on the next backend when the failure calls for it.
+//!
+//! Accounting, per method and always under the queue's lock (so a snapshot is consistent):
+//! every message handed to `report` counts in `queued` and is then, at any moment, exactly
+//! one of: dropped at once because the queue was full; waiting in the queue; on the open
+//! stream (sent, not answered yet); acknowledged (the stream it went on ended with OK);
+//! dropped after a server error (the stream it went on failed); dropped because the channel
+//! was closed. Hence `queued = acknowledged + dropped + pending` at every moment.
+//!
+//! At most once: a message written to a stream that then failed is never sent again (the
+//! server may have processed it). Messages still in the queue when a stream fails, or when
+//! no connection can be made, were never sent: they wait for the next stream.
+
+use crate::backend::Backend;
+use crate::channel::{parse_method, random_u64, Proc};
+use crate::codec::Outgoing;
+use crate::error::{Error, Result, Status};
+use crate::logging::Throttle;
+use crate::runtime::runtime;
+use crate::tls::TlsMode;
+use bytes::Bytes;
+use http::uri::PathAndQuery;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// A stream is finished once the queue has been empty this long.
+pub const LINGER: Duration = Duration::from_millis(200);
+/// A stream is finished (rolled over) after this long at most.
+pub const ROLL_MAX: Duration = Duration::from_secs(10);
+/// First wait after a failed stream; doubles with each failure in a row.
+pub const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+/// Longest wait between attempts (or `collector.grpc_channel_check_interval` if shorter).
+pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Drops because the queue is full are logged at most this often per method.
+const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
+/// Stream failures with the same status are logged as warnings at most this often.
+const FAILURE_LOG_EVERY: Duration = Duration::from_secs(10);
+/// Methods one channel reports to at most (each has a queue and a task).
+pub const MAX_METHODS: usize = 64;
+
+/// Queue bounds, per method (`swtls.report_queue_messages`, `swtls.report_queue_bytes`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueueLimits {
+    pub messages: usize,
+    pub bytes: usize,
+}
+
+/// The reporter's counters, the backend in use and the TLS mode (one process's view).
+///
+/// `queued = acknowledged + dropped_queue_full + dropped_closed + dropped_server_error +
+/// pending` holds in every snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages handed to `report` while the channel was open: queued, or dropped at once
+    /// because the queue was full.
+    pub queued: u64,
+    /// Messages written to a stream.
+    pub sent: u64,
+    /// Messages on streams the server answered with OK.
+    pub acknowledged: u64,
+    /// Messages neither acknowledged nor dropped yet: in a queue or on an open stream.
+    pub pending: u64,
+    /// Messages dropped by `report` because their queue was full.
+    pub dropped_queue_full: u64,
+    /// Messages dropped because the channel was closed before they were delivered.
+    pub dropped_closed: u64,
+    /// Messages sent on a stream that then failed (never sent again).
+    pub dropped_server_error: u64,
+    /// Reporter streams that did not end with OK (including those that could not connect).
+    pub failed_streams: u64,
+    /// Connections opened after the first one (after a failure, a switch, a DNS change).
+    pub reconnects: u64,
+    /// Connection attempts that failed (refused, not resolved, TLS handshake failed).
+    pub connect_failures: u64,
+    /// Times the channel moved to another backend.
+    pub backend_switches: u64,
+    /// Bytes of the messages written to streams.
+    pub bytes_sent: u64,
+    /// Bytes waiting in the queues now.
+    pub queued_bytes: u64,
+    /// Index of the backend in use in `collector.backend_service`.
+    pub backend_index: usize,
+    /// The backend in use.
+    pub backend: Backend,
+    /// The channel's TLS mode.
+    pub tls_mode: TlsMode,
+}
+
+impl Stats {
+    pub(crate) fn empty(backend: Backend, tls_mode: TlsMode) -> Stats {
+        Stats {
+            queued: 0,
+            sent: 0,
+            acknowledged: 0,
+            pending: 0,
+            dropped_queue_full: 0,
+            dropped_closed: 0,
+            dropped_server_error: 0,
+            failed_streams: 0,
+            reconnects: 0,
+            connect_failures: 0,
+            backend_switches: 0,
+            bytes_sent: 0,
+            queued_bytes: 0,
+            backend_index: 0,
+            backend,
+            tls_mode,
+        }
+    }
+
+    /// Every message dropped, whatever the cause.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_queue_full + self.dropped_closed + self.dropped_server_error
+    }
+}
+
+fn closed_error() -> Error {
+    Error::new(Status::Closed, "the channel is closed (swtls_channel_close was called); make a new channel")
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    queued: u64,
+    sent: u64,
+    acknowledged: u64,
+    dropped_queue_full: u64,
+    dropped_closed: u64,
+    dropped_server_error: u64,
+    failed_streams: u64,
+    bytes_sent: u64,
+}
+
+/// A flush waiting for the messages `start..target` (in queue order) to be resolved.
+struct FlushWaiter {
+    start: u64,
+    target: u64,
+    /// Some of them were dropped.
+    failed: AtomicBool,
+}
+
+struct State {
+    items: VecDeque<Bytes>,
+    bytes: usize,
+    /// Messages ever accepted into the queue; the n-th accepted has sequence number n.
+    accepted: u64,
+    /// Messages taken by the open stream and not resolved yet.
+    in_flight: u64,
+    /// The id of the open stream, if any. A body with another id must not take messages.
+    stream: Option<u64>,
+    next_stream: u64,
+    stream_messages: u64,
+    stream_bytes: usize,
+    /// The open stream's body, waiting for a message.
+    body_waker: Option<Waker>,
+    flushers: Vec<Arc<FlushWaiter>>,
+    closed: bool,
+    counters: Counters,
+    unlogged_drops: u64,
+    last_drop_log: Option<Instant>,
+    /// How the last failed stream failed.
+    last_error: Option<Error>,
+}
+
+enum Next {
+    Message(Bytes),
+    End,
+    Wait,
+}
+
+impl State {
+    /// Sequence number of the first message in the queue.
+    fn front(&self) -> u64 {
+        self.accepted - self.items.len() as u64
+    }
+    /// Messages acknowledged or dropped so far, counted in queue order (streams of one
+    /// method run one at a time, so they resolve in order).
+    fn resolved(&self) -> u64 {
+        self.front() - self.in_flight
+    }
+
+    /// What the open stream's body does next.
+    fn next_for_stream(&mut self, limits: &QueueLimits) -> Next {
+        let front = self.front();
+        let resolved = front - self.in_flight;
+        // A flush waits for messages already on this stream: finish it so they get answered.
+        if self.in_flight > 0 && self.flushers.iter().any(|f| f.target <= front && f.target > resolved) {
+            return Next::End;
+        }
+        // One stream carries at most one queue's worth: that much at most is at risk.
+        if self.stream_messages >= limits.messages as u64 || self.stream_bytes >= limits.bytes {
+            return Next::End;
+        }
+        match self.items.pop_front() {
+            Some(b) => {
+                self.bytes -= b.len();
+                self.in_flight += 1;
+                self.stream_messages += 1;
+                self.stream_bytes += b.len();
+                self.counters.sent += 1;
+                self.counters.bytes_sent += b.len() as u64;
+                Next::Message(b)
+            }
+            None => Next::Wait,
+        }
+    }
+}
+
+/// The queue and the background task of one method.
+struct MethodQueue {
+    method: String,
+    path: PathAndQuery,
+    limits: QueueLimits,
+    state: Mutex<State>,
+    /// A message arrived while no stream was open, or the queue was closed.
+    work: Notify,
+    /// Messages were resolved (for flushes).
+    progress: Notify,
+    task: Mutex<Option<JoinHandle<()>>>,
+    failure_log: Throttle,
+}
+
+impl MethodQueue {
+    fn new(method: &str, path: PathAndQuery, limits: QueueLimits) -> MethodQueue {
+        MethodQueue {
+            method: method.to_string(),
+            path,
+            limits,
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                bytes: 0,
+                accepted: 0,
+                in_flight: 0,
+                stream: None,
+                next_stream: 0,
+                stream_messages: 0,
+                stream_bytes: 0,
+                body_waker: None,
+                flushers: Vec::new(),
+                closed: false,
+                counters: Counters::default(),
+                unlogged_drops: 0,
+                last_drop_log: None,
+                last_error: None,
+            }),
+            work: Notify::new(),
+            progress: Notify::new(),
+            task: Mutex::new(None),
+            failure_log: Throttle::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Copies a message into the queue, or drops it when the queue is full. Never waits
+    /// for anything but the queue's lock.
+    fn push(&self, message: &[u8]) -> Result<()> {
+        let len = message.len();
+        let bytes = Bytes::copy_from_slice(message);
+        let (body, idle) = {
+            let mut st = self.lock();
+            if st.closed {
+                return Err(closed_error());
+            }
+            st.counters.queued += 1;
+            if st.items.len() >= self.limits.messages || st.bytes + len > self.limits.bytes {
+                st.counters.dropped_queue_full += 1;
+                st.unlogged_drops += 1;
+                let now = Instant::now();
+                let due = match st.last_drop_log {
+                    None => true,
+                    Some(at) => now.duration_since(at) >= DROP_LOG_EVERY,
+                };
+                let log = due.then(|| {
+                    let n = std::mem::take(&mut st.unlogged_drops);
+                    st.last_drop_log = Some(now);
+                    (n, st.counters.dropped_queue_full)
+                });
+                let (queued, queued_bytes) = (st.items.len(), st.bytes);
+                drop(st);
+                if let Some((n, total)) = log {
+                    warn!(
+                        "{}: the report queue is full ({queued} messages, {queued_bytes} bytes): dropped {n} message(s) \
+                         ({total} in all); the backend is unreachable or slower than the application",
+                        self.method
+                    );
+                }
+                return Err(self.full_error(len, queued, queued_bytes));
+            }
+            st.bytes += len;
+            st.accepted += 1;
+            st.items.push_back(bytes);
+            (st.body_waker.take(), st.stream.is_none())
+        };
+        if let Some(w) = body {
+            w.wake();
+        }
+        if idle {
+            self.work.notify_one();
+        }
+        Ok(())
+    }
+
+    fn full_error(&self, len: usize, queued: usize, queued_bytes: usize) -> Error {
+        let limits = format!(
+            "swtls.report_queue_messages={}, swtls.report_queue_bytes={}",
+            self.limits.messages, self.limits.bytes
+        );
+        if len > self.limits.bytes {
+            return Error::new(
+                Status::ResourceExhausted,
+                format!(
+                    "a {len}-byte message is larger than the whole report queue of {} ({limits}): dropped",
+                    self.method
+                ),
+            );
+        }
+        Error::new(
+            Status::ResourceExhausted,
+            format!(
+                "the report queue of {} is full ({queued} messages, {queued_bytes} bytes; {limits}): the message was \
+                 dropped (the backend is unreachable or slower than the application; see swtls_channel_stats)",
+                self.method
+            ),
+        )
+    }
+
+    fn open_stream(&self) -> u64 {
+        let mut st = self.lock();
+        let id = st.next_stream;
+        st.next_stream += 1;
+        st.stream = Some(id);
+        st.stream_messages = 0;
+        st.stream_bytes = 0;
+        id
+    }
+
+    /// Settles the messages of stream `id` by how it ended; returns how many it carried,
+    /// or `None` when the queue was closed meanwhile (they were counted then).
+    fn resolve(&self, id: u64, result: &Result<()>) -> Option<u64> {
+        let n = {
+            let mut st = self.lock();
+            if st.stream != Some(id) {
+                return None;
+            }
+            st.stream = None;
+            st.body_waker = None;
+            let n = std::mem::take(&mut st.in_flight);
+            let end = st.front();
+            let start = end - n;
+            match result {
+                Ok(()) => st.counters.acknowledged += n,
+                Err(e) => {
+                    st.counters.failed_streams += 1;
+                    st.last_error = Some(e.clone());
+                    if n > 0 {
+                        st.counters.dropped_server_error += n;
+                        for f in &st.flushers {
+                            if f.start < end && start < f.target {
+                                f.failed.store(true, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+            }
+            n
+        };
+        self.progress.notify_waiters();
+        Some(n)
+    }
+
+    /// Registers a flush of everything pending now; `None` when nothing is pending.
+    fn begin_flush(&self) -> Option<Arc<FlushWaiter>> {
+        let (waiter, body) = {
+            let mut st = self.lock();
+            let (start, target) = (st.resolved(), st.accepted);
+            if st.closed || start == target {
+                return None;
+            }
+            let w = Arc::new(FlushWaiter { start, target, failed: AtomicBool::new(false) });
+            st.flushers.push(w.clone());
+            (w, st.body_waker.take())
+        };
+        // The open stream re-checks whether it should finish now.
+        if let Some(b) = body {
+            b.wake();
+        }
+        Some(waiter)
+    }
+
+    async fn wait_flush(&self, w: &FlushWaiter) {
+        loop {
+            let notified = self.progress.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.lock().resolved() >= w.target {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Closes the queue: drops what is pending (counted as dropped because closed),
+    /// cancels the open stream and stops the task.
+    fn shutdown(&self) {
+        let (dropped, body) = {
+            let mut st = self.lock();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            let resolved = st.resolved();
+            let dropped = st.items.len() as u64 + st.in_flight;
+            st.items.clear();
+            st.bytes = 0;
+            st.in_flight = 0;
+            st.stream = None;
+            st.counters.dropped_closed += dropped;
+            for f in &st.flushers {
+                if f.target > resolved {
+                    f.failed.store(true, Ordering::Relaxed);
+                }
+            }
+            if dropped > 0 {
+                st.last_error = Some(Error::new(Status::Closed, "the channel was closed before they were delivered"));
+            }
+            (dropped, st.body_waker.take())
+        };
+        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
+        // The open stream's body sees that it was closed and resets the stream.
+        if let Some(b) = body {
+            b.wake();
+        }
+        self.progress.notify_waiters();
+        self.work.notify_one();
+        if dropped > 0 {
+            warn!("{}: {dropped} message(s) still pending when the channel was closed were dropped", self.method);
+        }
+    }
+}
+
+/// The reporter of one channel in one process: a queue and a task per method.
+pub(crate) struct Reporter {
+    queues: RwLock<Vec<Arc<MethodQueue>>>,
+    closed: AtomicBool,
+}
+
+impl Reporter {
+    pub(crate) fn new() -> Reporter {
+        Reporter { queues: RwLock::new(Vec::new()), closed: AtomicBool::new(false) }
+    }
+
+    /// Queues `message` for `method` (see [`MethodQueue::push`]); the first report to a
+    /// method checks it and starts its task (`proc` gives the task its channel state).
+    pub(crate) fn report(&self, method: &str, message: &[u8], proc: impl FnOnce() -> Result<Arc<Proc>>) -> Result<()> {
+        {
+            let queues = self.queues.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(q) = queues.iter().find(|q| q.method == method) {
+                return q.push(message);
+            }
+        }
+        self.start(method, proc)?.push(message)
+    }
+
+    fn start(&self, method: &str, proc: impl FnOnce() -> Result<Arc<Proc>>) -> Result<Arc<MethodQueue>> {
+        let path = parse_method(method)?;
+        let proc = proc()?;
+        let q = {
+            let mut queues = self.queues.write().unwrap_or_else(|p| p.into_inner());
+            if let Some(q) = queues.iter().find(|q| q.method == method) {
+                return Ok(q.clone());
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return Err(closed_error());
+            }
+            if queues.len() >= MAX_METHODS {
+                return Err(Error::new(
+                    Status::InvalidParameter,
+                    format!(
+                        "{method}: a channel reports to at most {MAX_METHODS} methods (each has its own queue and task); \
+                         this would be method {}",
+                        queues.len() + 1
+                    ),
+                ));
+            }
+            let q = Arc::new(MethodQueue::new(method, path, proc.shared.limits));
+            let task = runtime().spawn(drain(proc.clone(), q.clone()));
+            *q.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+            queues.push(q.clone());
+            q
+        };
+        info!(
+            "reporter for {method} started: queue of {} messages / {} bytes, streaming to {}",
+            q.limits.messages,
+            q.limits.bytes,
+            proc.current_backend()
+        );
+        Ok(q)
+    }
+
+    fn queues(&self) -> Vec<Arc<MethodQueue>> {
+        self.queues.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits until every message pending now has been acknowledged or dropped, or
+    /// `timeout` ran out. Ok when all of them were acknowledged.
+    pub(crate) async fn flush(&self, timeout: Duration) -> Result<()> {
+        let waiters: Vec<_> = self.queues().into_iter().filter_map(|q| q.begin_flush().map(|w| (q, w))).collect();
+        if waiters.is_empty() {
+            return Ok(());
+        }
+        let all = async {
+            for (q, w) in &waiters {
+                q.wait_flush(w).await;
+            }
+        };
+        let _ = tokio::time::timeout(timeout, all).await;
+        let mut pending = 0;
+        let mut details = Vec::new();
+        let mut failed = None;
+        for (q, w) in &waiters {
+            let mut st = q.lock();
+            st.flushers.retain(|f| !Arc::ptr_eq(f, w));
+            let left = w.target.saturating_sub(st.resolved());
+            if left > 0 {
+                pending += left;
+                let why = match &st.last_error {
+                    Some(e) => format!("; last failure: {e}"),
+                    None => String::new(),
+                };
+                details.push(format!("{}: {left} pending{why}", q.method));
+            }
+            if w.failed.load(Ordering::Relaxed) {
+                failed = Some((q.method.clone(), st.last_error.clone().unwrap_or_else(closed_error)));
+            }
+        }
+        if pending > 0 {
+            return Err(Error::new(
+                Status::DeadlineExceeded,
+                format!(
+                    "{pending} message(s) were not acknowledged within {timeout:?} ({}); they stay queued",
+                    details.join("; ")
+                ),
+            ));
+        }
+        match failed {
+            Some((method, e)) => Err(Error::new(
+                e.status,
+                format!(
+                    "{method}: some of the messages were dropped, not acknowledged (at most once: never sent again): {}",
+                    e.message
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Closes every queue (see [`MethodQueue::shutdown`]); no new queue starts afterwards.
+    pub(crate) fn shutdown(&self) {
+        let queues = {
+            let queues = self.queues.write().unwrap_or_else(|p| p.into_inner());
+            self.closed.store(true, Ordering::Release);
+            queues.clone()
+        };
+        for q in queues {
+            q.shutdown();
+        }
+    }
+
+    /// Adds every queue's counters to `s` (each queue's snapshot is consistent).
+    pub(crate) fn add_to(&self, s: &mut Stats) {
+        for q in self.queues() {
+            let st = q.lock();
+            let c = &st.counters;
+            s.queued += c.queued;
+            s.sent += c.sent;
+            s.acknowledged += c.acknowledged;
+            s.dropped_queue_full += c.dropped_queue_full;
+            s.dropped_closed += c.dropped_closed;
+            s.dropped_server_error += c.dropped_server_error;
+            s.failed_streams += c.failed_streams;
+            s.bytes_sent += c.bytes_sent;
+            s.pending += st.items.len() as u64 + st.in_flight;
+            s.queued_bytes += st.bytes as u64;
+        }
+    }
+}
+
+/// The wait after `failures` failed streams in a row: exponential from [`BACKOFF_FIRST`],
+/// capped at `cap`, with "equal jitter" (between half and all of it) so that many agents
+/// do not reconnect in step.
+pub(crate) fn backoff(failures: u32, cap: Duration) -> Duration {
+    let exp = BACKOFF_FIRST.saturating_mul(1u32 << failures.saturating_sub(1).min(20));
+    let d = exp.min(cap);
+    let half = d / 2;
+    half + Duration::from_nanos(random_u64() % (half.as_nanos() as u64 + 1))
+}
+
+/// The task of one method: opens a stream whenever there is something to send, and
+/// settles its messages by how it ended.
+async fn drain(proc: Arc<Proc>, q: Arc<MethodQueue>) {
+    let timeout = proc.shared.timeout;
+    let roll = ROLL_MAX.min(timeout / 2);
+    // Long enough for a stream that rolls over and then waits for its answer.
+    let deadline = roll + timeout;
+    let cap = BACKOFF_MAX.min(proc.shared.check_interval);
+    let mut failures = 0u32;
+    loop {
+        loop {
+            let notified = q.work.notified();
+            {
+                let st = q.lock();
+                if st.closed {
+                    return;
+                }
+                if !st.items.is_empty() {
+                    break;
+                }
+            }
+            notified.await;
+        }
+        let idx = proc.current_index();
+        let id = q.open_stream();
+        let body = QueueBody::new(q.clone(), id, roll);
+        let result = proc.report_stream(idx, &q.path, &q.method, body, deadline).await;
+        let Some(n) = q.resolve(id, &result) else { return };
+        let backend = proc.backend(idx);
+        match result {
+            Ok(()) => {
+                if failures > 0 {
+                    info!("{}: reporting to {backend} works again ({n} message(s) acknowledged)", q.method);
+                } else {
+                    debug!("{}: stream to {backend} acknowledged {n} message(s)", q.method);
+                }
+                failures = 0;
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let delay = backoff(failures, cap);
+                let lost = if n > 0 {
+                    format!("; the {n} message(s) sent on it are dropped (at most once: never sent again)")
+                } else {
+                    String::new()
+                };
+                if q.failure_log.allow(e.status.name(), FAILURE_LOG_EVERY) {
+                    warn!("{}: the stream to {backend} failed: {e}{lost}; retrying in {delay:?}", q.method);
+                } else {
+                    debug!("{}: the stream to {backend} failed again: {e}{lost}; retrying in {delay:?}", q.method);
+                }
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// The request body of a reporter stream: takes messages from the queue while the stream
+/// is the queue's open one, and ends when [`State::next_for_stream`] says so, when the
+/// queue has been empty for [`LINGER`], or at the roll-over time.
+struct QueueBody {
+    queue: Arc<MethodQueue>,
+    id: u64,
+    roll_at: tokio::time::Instant,
+    idle_since: tokio::time::Instant,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    done: bool,
+}
+
+impl QueueBody {
+    fn new(queue: Arc<MethodQueue>, id: u64, roll: Duration) -> QueueBody {
+        let now = tokio::time::Instant::now();
+        QueueBody {
+            queue,
+            id,
+            roll_at: now + roll,
+            idle_since: now,
+            timer: Box::pin(tokio::time::sleep_until(now + LINGER)),
+            done: false,
+        }
+    }
+}
+
+impl tokio_stream::Stream for QueueBody {
+    type Item = Outgoing;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Outgoing>> {
+        let this = &mut *self;
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            let now = tokio::time::Instant::now();
+            {
+                let mut st = this.queue.lock();
+                if st.stream != Some(this.id) {
+                    // The queue was closed: reset the stream, never commit it.
+                    this.done = true;
+                    return Poll::Ready(Some(Outgoing::Cancel));
+                }
+                match st.next_for_stream(&this.queue.limits) {
+                    Next::Message(b) => {
+                        this.idle_since = now;
+                        return Poll::Ready(Some(Outgoing::Message(b)));
+                    }
+                    Next::End => {
+                        this.done = true;
+                        return Poll::Ready(None);
+                    }
+                    Next::Wait => {
+                        if now >= this.roll_at || now >= this.idle_since + LINGER {
+                            this.done = true;
+                            return Poll::Ready(None);
+                        }
+                        st.body_waker = Some(cx.waker().clone());
+                    }
+                }
+            }
+            let wake_at = this.roll_at.min(this.idle_since + LINGER);
+            if this.timer.deadline() != wake_at {
+                this.timer.as_mut().reset(wake_at);
+            }
+            if this.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_with_jitter_and_is_capped() {
+        let cap = Duration::from_secs(5);
+        for failures in 1..=30u32 {
+            let full = BACKOFF_FIRST.saturating_mul(1 << (failures - 1).min(20)).min(cap);
+            for _ in 0..50 {
+                let d = backoff(failures, cap);
+                assert!(d >= full / 2 && d <= full, "{failures}: {d:?} not in [{:?}, {full:?}]", full / 2);
+            }
+        }
+        // Jitter: not always the same value.
+        let samples: std::collections::HashSet<_> = (0..50).map(|_| backoff(4, cap)).collect();
+        assert!(samples.len() > 5, "{samples:?}");
+        assert!(backoff(40, Duration::from_secs(1)) <= Duration::from_secs(1));
+    }
+
+    fn queue(messages: usize, bytes: usize) -> MethodQueue {
+        MethodQueue::new("/a.B/c", parse_method("/a.B/c").unwrap(), QueueLimits { messages, bytes })
+    }
+
+    fn counts(q: &MethodQueue) -> (u64, u64, u64, u64, u64) {
+        let st = q.lock();
+        let c = st.counters;
+        let pending = st.items.len() as u64 + st.in_flight;
+        assert_eq!(
+            c.queued,
+            c.acknowledged + c.dropped_queue_full + c.dropped_closed + c.dropped_server_error + pending,
+            "invariant"
+        );
+        (c.queued, c.acknowledged, c.dropped_queue_full, c.dropped_server_error, pending)
+    }
+
+    #[test]
+    fn queue_bounds_and_accounting_without_network() {
+        let q = queue(3, 100);
+        for _ in 0..3 {
+            q.push(&[1; 10]).unwrap();
+        }
+        let e = q.push(&[1; 10]).unwrap_err();
+        assert_eq!(e.status, Status::ResourceExhausted);
+        assert!(e.message.contains("swtls.report_queue_messages=3"), "{}", e.message);
+        assert_eq!(counts(&q), (4, 0, 1, 0, 3));
+        // A stream takes two, then fails: those two are dropped, the third stays queued.
+        let id = q.open_stream();
+        for _ in 0..2 {
+            assert!(matches!(q.lock().next_for_stream(&q.limits), Next::Message(_)));
+        }
+        assert_eq!(q.resolve(id, &Err(Error::new(Status::Unavailable, "gone"))), Some(2));
+        assert_eq!(counts(&q), (4, 0, 1, 2, 1));
+        // The next stream takes the third and succeeds.
+        let id = q.open_stream();
+        assert!(matches!(q.lock().next_for_stream(&q.limits), Next::Message(_)));
+        assert!(matches!(q.lock().next_for_stream(&q.limits), Next::Wait));
+        assert_eq!(q.resolve(id, &Ok(())), Some(1));
+        assert_eq!(counts(&q), (4, 1, 1, 2, 0));
+        // Bytes bound: 100 bytes, one message larger than the queue.
+        let e = q.push(&[0; 101]).unwrap_err();
+        assert!(e.message.contains("larger than the whole report queue"), "{}", e.message);
+        q.push(&[0; 60]).unwrap();
+        assert_eq!(q.push(&[0; 41]).unwrap_err().status, Status::ResourceExhausted);
+        q.push(&[0; 40]).unwrap();
+        q.shutdown();
+        let st = q.lock();
+        assert_eq!((st.counters.dropped_closed, st.items.len(), st.bytes), (2, 0, 0));
+        drop(st);
+        assert_eq!(q.push(&[0; 1]).unwrap_err().status, Status::Closed);
+        assert_eq!(counts(&q).0, 8, "a report after close is not counted");
+    }
+
+    #[test]
+    fn a_stream_carries_at_most_one_queue_worth_and_stops_for_a_waiting_flush() {
+        let q = queue(4, 1 << 20);
+        for _ in 0..4 {
+            q.push(b"m").unwrap();
+        }
+        let id = q.open_stream();
+        for _ in 0..4 {
+            assert!(matches!(q.lock().next_for_stream(&q.limits), Next::Message(_)));
+        }
+        q.push(b"m").unwrap();
+        assert!(matches!(q.lock().next_for_stream(&q.limits), Next::End), "cap of 4 messages per stream");
+        q.resolve(id, &Ok(())).unwrap();
+        // Flush of the fifth while a sixth arrives: the stream ends once the fifth is on it.
+        let w = q.begin_flush().unwrap();
+        assert_eq!((w.start, w.target), (4, 5));
+        q.push(b"m").unwrap();
+        let id = q.open_stream();
+        assert!(matches!(q.lock().next_for_stream(&q.limits), Next::Message(_)));
+        assert!(matches!(q.lock().next_for_stream(&q.limits), Next::End), "the flush waits for the fifth");
+        q.resolve(id, &Err(Error::new(Status::Unauthenticated, "no"))).unwrap();
+        assert!(w.failed.load(Ordering::Relaxed), "the flushed message was dropped");
+        assert!(q.lock().resolved() >= w.target);
+    }
+}

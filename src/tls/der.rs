@@ -1,0 +1,90 @@
+//! The few DER structures the certificate checks need as raw bytes (signature input,
+//! algorithm identifiers, public keys), which field-level parsers do not expose.
+
+/// One DER element: its tag, its content, and the rest of the input after it.
+pub fn next(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (first as usize, rest)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        if len < 0x80 || (n > 1 && rest[0] == 0) {
+            return None; // not the shortest form: not DER
+        }
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+const SEQUENCE: u8 = 0x30;
+const BIT_STRING: u8 = 0x03;
+
+/// The parts of a signed certificate: the whole tbsCertificate element (the signed
+/// bytes), the content of the signature AlgorithmIdentifier, and the signature bits.
+pub struct Signed<'a> {
+    pub tbs: &'a [u8],
+    pub signature_alg: &'a [u8],
+    pub signature: &'a [u8],
+}
+
+pub fn split_certificate(der: &[u8]) -> Option<Signed<'_>> {
+    let (tag, body, rest) = next(der)?;
+    if tag != SEQUENCE || !rest.is_empty() {
+        return None;
+    }
+    let tbs_len = {
+        let (tag, _, after) = next(body)?;
+        if tag != SEQUENCE {
+            return None;
+        }
+        body.len() - after.len()
+    };
+    let (tbs, after_tbs) = body.split_at(tbs_len);
+    let (tag, signature_alg, after_alg) = next(after_tbs)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let (tag, bits, end) = next(after_alg)?;
+    if tag != BIT_STRING || !end.is_empty() {
+        return None;
+    }
+    let (&unused, signature) = bits.split_first()?;
+    (unused == 0).then_some(Signed { tbs, signature_alg, signature })
+}
+
+/// Splits the content of a SubjectPublicKeyInfo (as rustls keeps trust anchors) into the
+/// content of its AlgorithmIdentifier and the public key bits.
+pub fn split_spki(spki_content: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (tag, alg, rest) = next(spki_content)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let (tag, bits, end) = next(rest)?;
+    if tag != BIT_STRING || !end.is_empty() {
+        return None;
+    }
+    let (&unused, key) = bits.split_first()?;
+    (unused == 0).then_some((alg, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_truncated_and_non_shortest_lengths() {
+        assert!(next(&[0x30]).is_none());
+        assert!(next(&[0x30, 0x05, 1, 2]).is_none());
+        assert!(next(&[0x30, 0x81, 0x05, 1, 2, 3, 4, 5]).is_none());
+        assert_eq!(next(&[0x02, 0x01, 0x07, 0xff]), Some((0x02, &[0x07][..], &[0xff][..])));
+        assert!(split_certificate(&[0x30, 0x00]).is_none());
+    }
+}
