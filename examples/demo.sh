@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "==> building the library, the C examples and the collector (release)"
+echo "==> building the library, the C examples, the swtls tool and the collector (release)"
 make -s examples
+cargo build -q --release --features cli --bin swtls
 cargo build -q --release -p swtls-collector
+SWTLS=target/release/swtls
 COLLECTOR=target/release/swtls-collector
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/swtls-demo.XXXXXX")
@@ -18,15 +20,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "==> generating a CA, server and client certificates in $work"
-"$COLLECTOR" certs --out "$work/certs" >/dev/null
-# The agent's ca/ folder holds only what an agent needs.
-mkdir -p "$work/agent/ca"
-cp "$work/certs/ca.crt" "$work/certs/client.crt" "$work/certs/client.pem" "$work/agent/ca/"
-ls -l "$work/agent/ca" | sed 's/^/    /'
+echo "==> swtls certs --out $work/certs --server-name localhost --server-name 127.0.0.1"
+"$SWTLS" certs --out "$work/certs" --server-name localhost --server-name 127.0.0.1 | sed 's/^/    /'
+# DIR/ca/ is the agent's ca/ folder (ca.crt, client.crt, client.pem); DIR/server/ the backend's.
 
 echo "==> starting the collector with mutual TLS on 127.0.0.1"
-"$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$work/certs" --mtls --port-file "$work/port" >"$work/collector.log" 2>&1 &
+"$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$work/certs/server" --mtls --port-file "$work/port" >"$work/collector.log" 2>&1 &
 collector_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { echo "the collector did not start:"; cat "$work/collector.log"; exit 1; }
@@ -34,8 +33,11 @@ port=$(cat "$work/port")
 echo "    listening on 127.0.0.1:$port"
 
 export SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$port"
-export SWTLS_CA_DIR="$work/agent/ca"
+export SWTLS_CA_DIR="$work/certs/ca"
 echo "==> agent environment: SW_AGENT_COLLECTOR_BACKEND_SERVICES=$SW_AGENT_COLLECTOR_BACKEND_SERVICES SWTLS_CA_DIR=$SWTLS_CA_DIR"
+
+echo "==> swtls check (same configuration as the agent: the environment above)"
+"$SWTLS" check | sed 's/^/    /'
 
 echo "==> target/examples/keepalive demo-service demo-instance-1"
 target/examples/keepalive demo-service demo-instance-1
@@ -51,7 +53,7 @@ kill "$collector_pid"; wait "$collector_pid" 2>/dev/null || true; collector_pid=
 
 echo "==> what the collector received"
 segments=$(grep -c '^segment ' "$work/collector.log" || true)
-grep -E '^(tls handshake|keepAlive)' "$work/collector.log" | sed 's/^/    /'
+grep -E '^(tls handshake|keepAlive)' "$work/collector.log" | grep -v swtls-check | sed 's/^/    /'
 grep -m 3 '^segment ' "$work/collector.log" | sed 's/^/    /'
 echo "    ... $segments segments in all"
 grep '^stream completed' "$work/collector.log" | sed 's/^/    /'

@@ -23,38 +23,15 @@ pub(crate) struct Tlv<'a> {
     pub raw: &'a [u8],
 }
 
-/// Reads the element at the start of `input`; returns it and the rest.
+/// Reads the element at the start of `input` (with the library's DER reader,
+/// `tls::der::next`); returns it and the rest.
 pub(crate) fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), Error> {
-    let bad = |what: &str| Error::new(format!("malformed DER: {what}"));
-    if input.len() < 2 {
-        return Err(bad("truncated element"));
+    if input.first().is_some_and(|t| t & 0x1f == 0x1f) {
+        return Err(Error::new("malformed DER: multi-byte tags are not supported"));
     }
-    let tag = input[0];
-    if tag & 0x1f == 0x1f {
-        return Err(bad("multi-byte tags are not supported"));
-    }
-    let first = input[1];
-    let (len, header) = if first < 0x80 {
-        (first as usize, 2)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 {
-            return Err(bad("unsupported length encoding"));
-        }
-        if input.len() < 2 + n {
-            return Err(bad("truncated length"));
-        }
-        let mut len = 0usize;
-        for b in &input[2..2 + n] {
-            len = (len << 8) | *b as usize;
-        }
-        (len, 2 + n)
-    };
-    let end = header
-        .checked_add(len)
-        .filter(|end| *end <= input.len())
-        .ok_or_else(|| bad("element longer than its input"))?;
-    Ok((Tlv { tag, content: &input[header..end], raw: &input[..end] }, &input[end..]))
+    let (tag, content, rest) = crate::tls::der::next(input)
+        .ok_or_else(|| Error::new("malformed DER: truncated element or unsupported length encoding"))?;
+    Ok((Tlv { tag, content, raw: &input[..input.len() - rest.len()] }, rest))
 }
 
 /// Reads one element that must fill `input` exactly and carry `tag`.

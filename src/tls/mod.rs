@@ -1,6 +1,6 @@
 //! TLS: the mode decision table (DESIGN §2), key material, and the rustls client configuration.
 
-mod der;
+pub(crate) mod der;
 mod diagnose;
 mod files;
 mod legacy;
