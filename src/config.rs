@@ -6,6 +6,7 @@
 
 use crate::backend::{parse_backends, Backend};
 use crate::error::{Error, Result, Status};
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -93,8 +94,8 @@ pub const KEYS: &[Key] = &[
     },
 ];
 
-/// The configuration of a channel.
-#[derive(Debug, Clone)]
+/// The configuration of a channel. Its `Debug` output never shows the token.
+#[derive(Clone)]
 pub struct Config {
     pub backends: Vec<Backend>,
     pub force_tls: bool,
@@ -119,6 +120,25 @@ pub struct Config {
 pub const DEFAULT_REPORT_QUEUE_MESSAGES: usize = 1500;
 /// Default of `swtls.report_queue_bytes`: 16 MiB.
 pub const DEFAULT_REPORT_QUEUE_BYTES: usize = 16 * 1024 * 1024;
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("backends", &self.backends)
+            .field("force_tls", &self.force_tls)
+            .field("ca_path", &self.ca_path)
+            .field("cert_path", &self.cert_path)
+            .field("key_path", &self.key_path)
+            .field("authentication", &self.authentication.as_ref().map(|_| "(set, not shown)"))
+            .field("upstream_timeout", &self.upstream_timeout)
+            .field("check_interval", &self.check_interval)
+            .field("target_name_override", &self.target_name_override)
+            .field("ca_dir", &self.ca_dir)
+            .field("report_queue_messages", &self.report_queue_messages)
+            .field("report_queue_bytes", &self.report_queue_bytes)
+            .finish()
+    }
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -319,6 +339,8 @@ mod tests {
         assert!(e.message.contains("at least 1"));
         let e = c.set("agent.ssl_target_name_override", "bad name!").unwrap_err();
         assert!(e.message.contains("agent.ssl_target_name_override"));
+        c.set("agent.authentication", "s3cr3t-token").unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t"), "Debug must not show the token: {c:?}");
         let e = c.set("agent.authentication", "sec\nret").unwrap_err();
         assert!(!e.message.contains("sec"), "the token must not be echoed: {}", e.message);
         let e = c.set("swtls.report_queue_messages", "0").unwrap_err();
