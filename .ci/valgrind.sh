@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --lib
 cargo build -q --release -p swtls-collector
+cargo build -q --release --features cli --bin swtls
 COLLECTOR=target/release/swtls-collector
 out_dir=target/examples-valgrind
 mkdir -p "$out_dir"
@@ -19,11 +20,11 @@ work=$(mktemp -d)
 pid=
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }
 trap cleanup EXIT
-"$COLLECTOR" certs --out "$work" >/dev/null
-"$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$work" --mtls --port-file "$work/port" >"$work/log" 2>&1 &
+target/release/swtls certs --out "$work" --server-name localhost --server-name 127.0.0.1 >/dev/null
+"$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$work/server" --mtls --port-file "$work/port" >"$work/log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-export SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$(cat "$work/port")" SWTLS_CA_DIR="$work"
+export SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$(cat "$work/port")" SWTLS_CA_DIR="$work/ca"
 "$COLLECTOR" encode-segment --trace t --segment s --service svc --instance i --out "$work/seg.bin" >/dev/null
 
 # valgrind's own error exit code is 99, distinct from the examples' exit 1.
@@ -43,5 +44,5 @@ check() { # name expected_exit expected_stdout_prefix command...
 }
 check keepalive 0 "OK" "$out_dir/keepalive" vg-service vg-instance
 check report 0 "sent 50" "$out_dir/report" "$work/seg.bin" 50
-mkdir -p "$work/caonly" && cp "$work/ca.crt" "$work/caonly/"
+mkdir -p "$work/caonly" && cp "$work/ca/ca.crt" "$work/caonly/"
 SWTLS_CA_DIR="$work/caonly" check keepalive-without-client-cert 1 "TLS_CLIENT_CERT_REQUIRED:" "$out_dir/keepalive" a b

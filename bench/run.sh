@@ -50,6 +50,7 @@ COLLECTOR=$ROOT/target/release/swtls-collector
 echo "== build"
 make --no-print-directory examples
 cargo build --release -p swtls-collector
+cargo build --release --features cli --bin swtls
 mkdir -p "$(dirname "$BENCH")"
 "$CC" -O2 -Wall -Wextra -Werror -std=c11 -Iinclude -o "$BENCH" bench/c/bench.c \
     -L"$LIBDIR" -lswtls -Wl,-rpath,"$LIBDIR"
@@ -86,7 +87,7 @@ show_collector_log() {
 start_collector() {
     local log=$1
     rm -f "$DIR/port"
-    "$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$DIR" --mtls --port-file "$DIR/port" \
+    "$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$DIR/server" --mtls --port-file "$DIR/port" \
         >"$log" 2>&1 &
     COLLECTOR_PID=$!
     local i
@@ -134,7 +135,7 @@ echo "library: $SO: $SO_BYTES bytes, $SO_STRIPPED bytes stripped"
 
 echo
 echo "== certificates"
-"$COLLECTOR" certs --out "$DIR" >/dev/null
+"$ROOT/target/release/swtls" certs --out "$DIR" --server-name localhost --server-name 127.0.0.1 >/dev/null
 echo "CA, server and client certificates in $DIR"
 
 KEYS=(unary_p50_us unary_p90_us unary_p99_us unary_max_us unary_calls_per_s unary_first_us
@@ -147,10 +148,10 @@ for ((run = 1; run <= RUNS; run++)); do
     start_collector "$log"
     echo
     echo "== run $run of $RUNS (collector pid $COLLECTOR_PID on 127.0.0.1:$PORT)"
-    echo "command: SWTLS_CA_DIR=$DIR SW_AGENT_COLLECTOR_BACKEND_SERVICES=127.0.0.1:$PORT" \
+    echo "command: SWTLS_CA_DIR=$DIR/ca SW_AGENT_COLLECTOR_BACKEND_SERVICES=127.0.0.1:$PORT" \
         "$BENCH $UNARY $MESSAGES $SIZE"
     set +e
-    SWTLS_CA_DIR=$DIR SW_AGENT_COLLECTOR_BACKEND_SERVICES=127.0.0.1:$PORT \
+    SWTLS_CA_DIR=$DIR/ca SW_AGENT_COLLECTOR_BACKEND_SERVICES=127.0.0.1:$PORT \
         timeout "$TIMEOUT" "$BENCH" "$UNARY" "$MESSAGES" "$SIZE" >"$DIR/bench-$run.out"
     rc=$?
     set -e
