@@ -38,7 +38,7 @@ class CertSet:
         dir.mkdir(parents=True, exist_ok=True)
         self.dir = dir
         now = datetime.datetime.now(datetime.timezone.utc)
-        start, end = now - datetime.timedelta(hours=1), now + datetime.timedelta(days=2)
+        start, end = now - datetime.timedelta(hours=1), now + datetime.timedelta(days=365)
         ca_key = _key()
         ca = (
             x509.CertificateBuilder()
