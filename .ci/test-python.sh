@@ -23,7 +23,7 @@ fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 "${pip[@]}" install -r bindings/python/tests/requirements.txt
 
-step "python binding: pip install ./bindings/python (builds the Rust library)"
+step "python binding: pip install ./bindings/python (runs cargo build --release --lib: minutes on a fresh clone)"
 # --force-reinstall: the version does not change between commits, the library does.
 "${pip[@]}" install --force-reinstall --no-deps ./bindings/python
 # The installed package must not pick another library up.

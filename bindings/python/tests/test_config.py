@@ -69,7 +69,8 @@ def test_unknown_key():
         swtls.Config({"agent.forse_tls": "true"})
     err = e.value
     assert isinstance(err, swtls.ConfigError) and isinstance(err, swtls.SwtlsError)
-    assert err.status == 200 and err.status_name == "CONFIG_UNKNOWN_KEY"
+    assert err.status == 200 and err.status is swtls.Status.CONFIG_UNKNOWN_KEY
+    assert err.status_name == "CONFIG_UNKNOWN_KEY"
     assert "agent.forse_tls" in err.message and "agent.forse_tls" in str(err)
     # A keyword turns into the same dotted key.
     with pytest.raises(swtls.UnknownKey, match="agent.no_such_key"):

@@ -237,7 +237,18 @@ def _raise(status: int) -> None:
     """Raises the exception for a failed call; must run on the thread that made the call
     (the library's last-error message is per thread)."""
     message = (_lib.swtls_last_error() or b"").decode("utf-8", "replace")
-    raise error_class(status)(status, status_name(status), message)
+    code: int = Status(status) if status in _STATUS_VALUES else status
+    raise error_class(status)(code, status_name(status), message)
+
+
+_STATUS_VALUES = frozenset(s.value for s in Status)
+
+
+def _tls_mode(value: int) -> TlsMode:
+    try:
+        return TlsMode(value)
+    except ValueError:  # a mode added to the library after this binding
+        return value  # type: ignore[return-value]
 
 
 def _check(status: int) -> None:
@@ -495,7 +506,7 @@ class Channel:
         """The TLS mode the channel uses."""
         mode = c_int()
         _check(_lib.swtls_channel_tls_mode(self._handle, byref(mode)))
-        return TlsMode(mode.value)
+        return _tls_mode(mode.value)
 
     @property
     def tls_reason(self) -> str:
@@ -587,7 +598,7 @@ class Channel:
             s.bytes_sent,
             s.queued_bytes,
             s.backend_index,
-            TlsMode(s.tls_mode),
+            _tls_mode(s.tls_mode),
             s.backend.decode("utf-8", "replace"),
         )
 
