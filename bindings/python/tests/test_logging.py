@@ -74,3 +74,24 @@ def test_use_logging(agent_dirs, caplog, restore_logging):
     with caplog.at_level(logging.INFO, logger="swtls.test"):
         swtls.Channel(swtls.Config(agent_ca_dir=agent_dirs("e", [])))
     assert any(r.name == "swtls.test" and r.levelno == logging.INFO for r in caplog.records)
+
+
+def test_interpreter_exits_cleanly_while_library_threads_log(tmp_path):
+    """A process that exits with a Python log callback installed and the library's worker
+    threads still busy (an unreachable backend, reports never closed) must exit normally:
+    the binding uninstalls its callback before the interpreter is torn down."""
+    import subprocess
+
+    script = tmp_path / "exit_while_logging.py"
+    script.write_text(
+        "import swtls, socket\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()\n"
+        "swtls.set_log_callback(lambda level, message: None, swtls.LogLevel.DEBUG)\n"
+        f"ch = swtls.Channel(swtls.Config(collector_backend_service=f'127.0.0.1:{{port}}', agent_ca_dir={str(tmp_path)!r}))\n"
+        "for i in range(100):\n"
+        "    ch.report('/skywalking.v3.TraceSegmentReportService/collect', b'x' * 10)\n"
+        "print('exiting', flush=True)\n"
+    )
+    for _ in range(3):
+        r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False)
+        assert r.returncode == 0 and r.stdout == "exiting\n", (r.returncode, r.stdout, r.stderr)
