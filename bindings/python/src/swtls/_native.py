@@ -39,12 +39,11 @@ def _library_file_name() -> str:
 
 
 def _candidates() -> List[Path]:
-    found = []
+    """SWTLS_LIBRARY when set (development), else the library bundled by the build."""
     explicit = os.environ.get(LIBRARY_ENV)
     if explicit:
         return [Path(explicit)]
-    found.append(Path(__file__).resolve().parent / "_lib" / _library_file_name())
-    return found
+    return [Path(__file__).resolve().parent / "_lib" / _library_file_name()]
 
 
 class LibraryNotFound(ImportError):
