@@ -155,3 +155,15 @@ def test_closed_config_raises_closed():
         cfg.set("agent.force_tls", "true")
     with pytest.raises(swtls.Closed):
         swtls.Channel(cfg)
+
+
+def test_missing_library_is_explained(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    missing = tmp_path / "libswtls.so"
+    env = dict(os.environ, SWTLS_LIBRARY=str(missing))
+    r = subprocess.run([sys.executable, "-c", "import swtls"], env=env, capture_output=True, text=True, check=False)
+    assert r.returncode != 0
+    assert "LibraryNotFound" in r.stderr and str(missing) in r.stderr and "SWTLS_LIBRARY" in r.stderr
