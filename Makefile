@@ -3,13 +3,14 @@
 # make test      - what CI runs: installs the test peers (.ci/run), then `make check`
 # make check     - format, lints, all test suites, valgrind on the C examples, the demo
 # make header    - regenerate include/swtls.h with cbindgen
+# make test-python - the Python binding: venv in target/, pip install ./bindings/python, pytest
 CARGO ?= cargo
 CC ?= cc
 CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c11
 LIBDIR := $(abspath target/release)
 EXAMPLES := keepalive report
 
-.PHONY: lib examples demo test check header bench clean-examples
+.PHONY: lib examples demo test check header bench clean-examples test-python
 
 lib:
 	$(CARGO) build --release --lib
@@ -33,6 +34,9 @@ check: examples
 	$(CARGO) build -q --lib --no-default-features --features aws-lc-rs
 	bash .ci/valgrind.sh
 	bash examples/demo.sh
+
+test-python:
+	bash .ci/test-python.sh
 
 header:
 	SWTLS_UPDATE_HEADER=1 $(CARGO) test --test header

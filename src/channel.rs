@@ -132,6 +132,20 @@ fn random_index(n: usize) -> usize {
     (random_u64() as usize) % n.max(1)
 }
 
+/// Whether tonic ended the call because its deadline passed (tonic reports that as
+/// CANCELLED "Timeout expired", e.g. when the server accepted the connection but never
+/// answered); it is a DEADLINE_EXCEEDED for our callers.
+fn timed_out(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(e) = source {
+        if e.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 fn closed_error() -> Error {
     Error::new(Status::Closed, "the channel is closed (swtls_channel_close was called); make a new channel")
 }
@@ -274,6 +288,7 @@ impl Channel {
             };
             let result = match tokio::time::timeout(deadline, call).await {
                 Ok(Ok(resp)) => Ok(resp.into_inner()),
+                Ok(Err(status)) if timed_out(&status) => Err(proc.deadline_error(&method_owned, deadline, idx)),
                 Ok(Err(status)) => Err(proc.explain(idx, &status, &method_owned, started).await.0),
                 Err(_) => Err(proc.deadline_error(&method_owned, deadline, idx)),
             };
@@ -488,6 +503,9 @@ impl Proc {
                         return Ok(resp);
                     }
                     Err(CallError::Closed(e)) => return Err(e),
+                    Err(CallError::Status(status)) if timed_out(&status) => {
+                        return Err(self.deadline_error(method, deadline, idx));
+                    }
                     Err(CallError::Status(status)) => {
                         let (e, not_sent) = self.explain(idx, &status, method, started).await;
                         // A transport failure on a connection made before this call started
@@ -568,6 +586,7 @@ impl Proc {
                 self.targets[idx].health.mark_up();
                 Ok(())
             }
+            Ok(Err(status)) if timed_out(&status) => Err(self.deadline_error(method, deadline, idx)),
             Ok(Err(status)) => {
                 let (e, _) = self.explain(idx, &status, method, started).await;
                 self.after_failure(idx, &e);
