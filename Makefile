@@ -1,7 +1,8 @@
 # make examples  - build the C examples into target/examples/ (against the release library)
 # make demo      - the main job: mTLS collector on loopback + both C examples against it
 # make test      - what CI runs: installs the test peers (.ci/run), then `make check`
-# make check     - format, lints, all test suites, valgrind on the C examples, the demo
+# make check     - format, lints, all test suites, valgrind on the C examples, ASan/UBSan +
+#                  valgrind on the C API test and stress programs, the demo
 # make header    - regenerate include/swtls.h with cbindgen
 # make test-python - the Python binding: venv in target/, pip install ./bindings/python, pytest
 CARGO ?= cargo
@@ -33,6 +34,7 @@ check: examples
 	$(CARGO) test --workspace
 	$(CARGO) build -q --lib --no-default-features --features aws-lc-rs
 	bash .ci/valgrind.sh
+	bash .ci/sanitizers.sh
 	bash examples/demo.sh
 
 test-python:
