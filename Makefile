@@ -34,6 +34,12 @@ check: examples
 	bash .ci/valgrind.sh
 	bash examples/demo.sh
 
+# make test-java - the Java binding (bindings/java): library with the jni feature, JUnit
+# suite against grpc-java servers, the example agent (needs a JDK and Maven)
+.PHONY: test-java
+test-java:
+	bash .ci/test-java.sh
+
 header:
 	SWTLS_UPDATE_HEADER=1 $(CARGO) test --test header
 
