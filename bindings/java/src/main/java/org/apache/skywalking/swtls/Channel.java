@@ -155,6 +155,7 @@ public final class Channel implements AutoCloseable {
             return;
         }
         SwtlsException error = null;
+        boolean closedHere = true;
         try {
             Native.channelClose(h, timeoutMillis);
         } catch (SwtlsException e) {
@@ -162,16 +163,20 @@ public final class Channel implements AutoCloseable {
                 handle.release();
                 throw e; // a bad timeout: nothing was closed
             }
-            if (e.getStatus() != SwtlsException.CLOSED) { // CLOSED: another thread closed it first
+            if (e.getStatus() == SwtlsException.CLOSED) {
+                closedHere = false; // another thread's close() is at work: it records the final counters
+            } else {
                 error = e;
             }
         }
         try {
-            finalStats = Native.channelStats(h);
+            if (closedHere) {
+                finalStats = Native.channelStats(h);
+            }
         } finally {
             handle.release();
         }
-        handle.free();
+        handle.free(); // waits for calls in flight, including another thread's close()
         if (error != null) {
             throw error;
         }

@@ -189,6 +189,40 @@ class BadInputTest {
     }
 
     @Test
+    void concurrentClosesBothReturnAndKeepTheFinalCounters() throws Exception {
+        try (TestCollector server = new TestCollector(TestCollector.Mode.PLAINTEXT)) {
+            final Channel ch = new Channel(config(server.address(), TestCerts.get().agentDir()));
+            for (int i = 0; i < 200; i++) {
+                ch.report(TestCollector.COLLECT, new byte[] {(byte) i});
+            }
+            final AtomicReference<Throwable> failure = new AtomicReference<Throwable>();
+            Thread other = new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    try {
+                        ch.close(10000);
+                    } catch (Throwable e) {
+                        failure.set(e);
+                    }
+                }
+            });
+            other.start();
+            ch.close(10000);
+            other.join(30000);
+            assertFalse(other.isAlive());
+            if (failure.get() != null) {
+                throw new AssertionError("the other close failed", failure.get());
+            }
+            Stats last = ch.stats();
+            assertInvariant(last);
+            assertEquals(200, last.queued);
+            assertEquals(0, last.pending);
+            assertEquals(200, last.acknowledged);
+            assertEquals(200, server.acknowledged.get());
+        }
+    }
+
+    @Test
     void libraryPathThatDoesNotExist() throws Exception {
         // In a fresh JVM: the loader runs once per JVM.
         Subprocess.Result r = Subprocess.run("-Dswtls.library.path=/nonexistent/libswtls.so", "version");

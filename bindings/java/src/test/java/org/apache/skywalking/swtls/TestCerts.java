@@ -40,7 +40,7 @@ final class TestCerts {
                     + "' is not an executable; build it with `cargo build --features cli --bin swtls`");
         }
         Process p = new ProcessBuilder(cli, "certs", "--out", root.toString(), "--server-name", "127.0.0.1",
-                "--server-name", "localhost", "--client-name", CLIENT_NAME, "--days", "2")
+                "--server-name", "localhost", "--client-name", CLIENT_NAME, "--days", "90")
                 .redirectErrorStream(true)
                 .start();
         String out = readAll(p.getInputStream());
