@@ -4,6 +4,9 @@
 #
 #   bash bindings/java/bench.sh [messages] [bytes] [runs]     (defaults 200000 1024 3)
 #
+# With BENCH_BACKEND=host:port and BENCH_CA_DIR=<agent ca folder> it reports to that
+# collector instead (e.g. `swtls-collector serve --mtls`, to compare with the C figures).
+#
 # Builds the library with the jni feature and the swtls tool (test certificates), compiles
 # the binding and its tests, then runs org.apache.skywalking.swtls.bench.ReportBenchmark.
 set -euo pipefail

@@ -184,7 +184,11 @@ class BadInputTest {
             assertInvariant(last);
             assertEquals(0, last.pending);
             assertTrue(ok.get() > 0);
-            assertEquals(last.acknowledged, server.acknowledged.get());
+            // At most once: what the client counts as acknowledged reached the server; a report that
+            // raced with close may have reached it too and still be counted as dropped.
+            long atServer = server.acknowledged.get();
+            assertTrue(atServer >= last.acknowledged && atServer <= last.acknowledged + last.dropped(),
+                    "server acknowledged " + atServer + ", client " + last);
         }
     }
 

@@ -22,12 +22,12 @@ public final class ReportBenchmark {
         int messages = args.length > 0 ? Integer.parseInt(args[0]) : 200000;
         int size = args.length > 1 ? Integer.parseInt(args[1]) : 1024;
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
-        BenchSupport server = BenchSupport.mtlsServer();
+        BenchSupport server = BenchSupport.fromEnvironment();
         try {
             System.out.println("swtls " + org.apache.skywalking.swtls.Swtls.version() + ", Java "
                     + System.getProperty("java.version") + ", " + Runtime.getRuntime().availableProcessors() + " CPUs");
             System.out.println("report(): " + messages + " messages of " + size + " bytes per run, " + runs
-                    + " runs, mutual TLS to grpc-java (Netty) on 127.0.0.1 in the same JVM");
+                    + " runs, mutual TLS to " + server.describe());
             for (int run = 1; run <= runs; run++) {
                 runOnce(server, messages, size, run);
             }
@@ -77,10 +77,10 @@ public final class ReportBenchmark {
             Arrays.sort(ns);
             Arrays.sort(unary);
             System.out.printf("run %d: report() ns/call p50 %d  p99 %d  max %d | report loop %.0f msgs/s | delivered %d"
-                            + " (server counted %d, refused %d) in %.2f s = %.0f msgs/s, %.1f MB/s"
+                            + " (server counted %s, refused %d) in %.2f s = %.0f msgs/s, %.1f MB/s"
                             + " | unary keepAlive p50 %.1f us p99 %.1f us%n",
                     run, pct(ns, 50), pct(ns, 99), ns[ns.length - 1], messages / (reported / 1e9), acked,
-                    server.acknowledged() - acknowledgedBefore, refused, delivered / 1e9, acked / (delivered / 1e9),
+                    server.acknowledged() < 0 ? "n/a" : Long.toString(server.acknowledged() - acknowledgedBefore), refused, delivered / 1e9, acked / (delivered / 1e9),
                     acked * (double) size / (delivered / 1e9) / 1e6, pct(unary, 50) / 1e3, pct(unary, 99) / 1e3);
         }
     }
