@@ -88,6 +88,70 @@ fn arg_string(env: &mut JNIEnv, s: &JString, name: &str) -> Result<String> {
     Ok(String::from(java))
 }
 
+/// Runs `f` on a short string argument without allocating (the hot path of `report`):
+/// copied with `GetStringUTFRegion` into a stack buffer. Modified UTF-8 equals UTF-8 but
+/// for NUL and characters outside the BMP; strings with those, or long ones, take the
+/// general path.
+fn with_str<'l, R>(
+    env: &mut JNIEnv<'l>,
+    s: &JString,
+    name: &str,
+    f: impl FnOnce(&mut JNIEnv<'l>, &str) -> Result<R>,
+) -> Result<R> {
+    const MAX: usize = 256;
+    if s.is_null() {
+        return Err(null(name));
+    }
+    let raw = env.get_raw();
+    // SAFETY: `raw` is this thread's JNIEnv and `s` a live, non-null java.lang.String
+    // reference; the region is the whole string, so no exception can be raised, and the
+    // buffer has room for its modified UTF-8 bytes and the terminating NUL HotSpot writes.
+    unsafe {
+        let fns = &**raw;
+        if let (Some(length), Some(utf_length), Some(region)) =
+            (fns.GetStringLength, fns.GetStringUTFLength, fns.GetStringUTFRegion)
+        {
+            let chars = length(raw, s.as_raw());
+            let bytes = utf_length(raw, s.as_raw());
+            if chars >= 0 && bytes >= 0 && (bytes as usize) < MAX {
+                let mut buf = [0u8; MAX];
+                region(raw, s.as_raw(), 0, chars, buf.as_mut_ptr().cast());
+                if let Ok(text) = std::str::from_utf8(&buf[..bytes as usize]) {
+                    return f(env, text);
+                }
+            }
+        }
+    }
+    let owned = arg_string(env, s, name)?;
+    f(env, &owned)
+}
+
+/// Runs `f` on a byte array argument, copied into a buffer kept per thread (no allocation
+/// once it is large enough). A call made from inside `f` on the same thread gets a buffer
+/// of its own.
+fn with_bytes<R>(env: &mut JNIEnv, b: &JByteArray, name: &str, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+    thread_local! {
+        static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    if b.is_null() {
+        return Err(null(name));
+    }
+    let len = env.get_array_length(b).map_err(|e| jni_error(name, e))? as usize;
+    let mut buf = BUFFER.with(|c| c.take());
+    buf.clear();
+    buf.resize(len, 0);
+    // SAFETY: u8 and i8 have the same layout.
+    let region = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<i8>(), len) };
+    let result = match env.get_byte_array_region(b, 0, region) {
+        Ok(()) => f(&buf),
+        Err(e) => Err(jni_error(name, e)),
+    };
+    if buf.capacity() <= 1 << 20 {
+        BUFFER.with(|c| c.set(buf)); // keep it for the next call, unless it is unusually large
+    }
+    result
+}
+
 fn arg_bytes(env: &mut JNIEnv, b: &JByteArray, name: &str) -> Result<Vec<u8>> {
     if b.is_null() {
         return Err(null(name));
@@ -370,9 +434,9 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelReport<'l>
 ) {
     entry(&mut env, "Channel.report", (), |env| {
         let channel = channel(handle)?;
-        let method = arg_string(env, &method, "method")?;
-        let message = arg_bytes(env, &message, "message")?;
-        channel.report(&method, &message)
+        with_str(env, &method, "method", |env, method| {
+            with_bytes(env, &message, "message", |message| channel.report(method, message))
+        })
     })
 }
 

@@ -88,12 +88,29 @@ class BadInputTest {
 
     @Test
     void badMethodPaths() throws Exception {
-        try (Channel ch = new Channel(config("127.0.0.1:1", TestCerts.get().agentDir()))) {
+        final Channel ch = new Channel(config("127.0.0.1:1", TestCerts.get().agentDir()));
+        final StringBuilder longName = new StringBuilder();
+        {
             assertStatus(SwtlsException.INVALID_METHOD, () -> ch.unary("keepAlive", new byte[0]), "keepAlive");
             assertStatus(SwtlsException.INVALID_METHOD, () -> ch.report("/no-method", new byte[0]), "/no-method");
             assertStatus(SwtlsException.INVALID_METHOD, () -> ch.openStream("/a b/c"), "/a b/c");
+            // Characters that modified UTF-8 encodes differently (NUL, outside the BMP) are converted exactly.
+            assertStatus(SwtlsException.INVALID_METHOD, () -> ch.report("/a\u0000b/c", new byte[0]), "/a?b/c"); // NUL shown as ?
+            assertStatus(SwtlsException.INVALID_METHOD, () -> ch.report("/svc\uD83D\uDE00/c", new byte[0]),
+                    "/svc\uD83D\uDE00/c");
             assertEquals(0, ch.stats().queued);
+            // A long (valid) path takes the general conversion.
+            longName.append("/skywalking.v3.");
+            for (int i = 0; i < 300; i++) {
+                longName.append('x');
+            }
+            longName.append("/collect");
+            ch.report(longName.toString(), new byte[] {1});
+            assertEquals(1, ch.stats().queued);
         }
+        // Nothing listens on 127.0.0.1:1: the queued message cannot be delivered.
+        assertStatus(SwtlsException.DEADLINE_EXCEEDED, () -> ch.close(200), longName.toString());
+        assertEquals(1, ch.stats().droppedClosed);
     }
 
     @Test

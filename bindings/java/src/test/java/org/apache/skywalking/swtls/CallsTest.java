@@ -108,6 +108,23 @@ class CallsTest {
     }
 
     @Test
+    void reportEmptyAndLargeMessages() throws Exception {
+        try (TestCollector server = new TestCollector(TestCollector.Mode.MTLS);
+                Channel ch = new Channel(config(server.address(), mtlsDir()))) {
+            byte[] large = new byte[2 * 1024 * 1024];
+            large[large.length - 1] = 42;
+            ch.report(TestCollector.COLLECT, new byte[0]);
+            ch.report(TestCollector.COLLECT, large);
+            ch.report(TestCollector.COLLECT, new byte[] {7});
+            ch.flush(20000);
+            Stats s = ch.stats();
+            assertEquals(3, s.acknowledged);
+            assertEquals(large.length + 1, s.bytesSent);
+            assertEquals(3, server.acknowledged.get());
+        }
+    }
+
+    @Test
     void queueFullDropsAndCounts() throws Exception {
         // A port nothing listens on: the reporter cannot deliver, so the queue fills up.
         Path dir = TestCerts.get().agentDir();

@@ -4,7 +4,10 @@ import java.util.Arrays;
 import org.apache.skywalking.swtls.BenchSupport;
 import org.apache.skywalking.swtls.Channel;
 import org.apache.skywalking.swtls.Config;
+import org.apache.skywalking.swtls.LogLevel;
+import org.apache.skywalking.swtls.LogListener;
 import org.apache.skywalking.swtls.Stats;
+import org.apache.skywalking.swtls.Swtls;
 import org.apache.skywalking.swtls.SwtlsException;
 
 /**
@@ -24,12 +27,15 @@ public final class ReportBenchmark {
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         BenchSupport server = BenchSupport.fromEnvironment();
         try {
-            System.out.println("swtls " + org.apache.skywalking.swtls.Swtls.version() + ", Java "
+            System.out.println("swtls " + Swtls.version() + ", Java "
                     + System.getProperty("java.version") + ", " + Runtime.getRuntime().availableProcessors() + " CPUs");
             System.out.println("report(): " + messages + " messages of " + size + " bytes per run, " + runs
                     + " runs, mutual TLS to " + server.describe());
             for (int run = 1; run <= runs; run++) {
                 runOnce(server, messages, size, run);
+            }
+            for (int run = 1; run <= runs; run++) {
+                callerOnly(server, messages, size, run);
             }
         } finally {
             server.close();
@@ -82,6 +88,47 @@ public final class ReportBenchmark {
                     run, pct(ns, 50), pct(ns, 99), ns[ns.length - 1], messages / (reported / 1e9), acked,
                     server.acknowledged() < 0 ? "n/a" : Long.toString(server.acknowledged() - acknowledgedBefore), refused, delivered / 1e9, acked / (delivered / 1e9),
                     acked * (double) size / (delivered / 1e9) / 1e6, pct(unary, 50) / 1e3, pct(unary, 99) / 1e3);
+        }
+    }
+
+    /**
+     * The caller's cost alone: report() into a queue that nothing drains (the backend is a
+     * closed port on 127.0.0.1, so the reporter only backs off), large enough for every message.
+     */
+    static void callerOnly(BenchSupport server, int messages, int size, int run) throws Exception {
+        Config config = server.config()
+                .set("collector.backend_service", "127.0.0.1:1")
+                .set("swtls.report_queue_messages", Integer.toString(Math.max(messages + 20000, 1)))
+                .set("swtls.report_queue_bytes", Long.toString(1L << 30));
+        byte[] message = new byte[size];
+        long[] ns = new long[messages];
+        // The reporter's warnings about the closed port are expected here: keep them off the output.
+        Swtls.setLogListener(new LogListener() {
+            @Override
+            public void log(LogLevel level, String text) {}
+        }, LogLevel.ERROR);
+        Channel ch = new Channel(config);
+        try {
+            for (int i = 0; i < 20000; i++) { // JIT warm-up
+                ch.report(COLLECT, message);
+            }
+            long start = System.nanoTime();
+            for (int i = 0; i < messages; i++) {
+                long t0 = System.nanoTime();
+                ch.report(COLLECT, message);
+                ns[i] = System.nanoTime() - t0;
+            }
+            long elapsed = System.nanoTime() - start;
+            Arrays.sort(ns);
+            System.out.printf("caller only, run %d: report() ns/call p50 %d  p99 %d  max %d | %.0f calls/s%n", run,
+                    pct(ns, 50), pct(ns, 99), ns[ns.length - 1], messages / (elapsed / 1e9));
+        } finally {
+            try {
+                ch.close(1);
+            } catch (SwtlsException expected) {
+                // DEADLINE_EXCEEDED: nothing could be delivered, as intended
+            }
+            Swtls.setLogListener(null, null);
         }
     }
 
