@@ -27,7 +27,14 @@ final class TestCerts {
 
     static synchronized TestCerts get() throws Exception {
         if (shared == null) {
-            shared = new TestCerts(Files.createTempDirectory("swtls-java-certs"));
+            final Path dir = Files.createTempDirectory("swtls-java-certs");
+            Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    delete(dir.toFile()); // the keys do not outlive the test run
+                }
+            }));
+            shared = new TestCerts(dir);
         }
         return shared;
     }
@@ -61,6 +68,18 @@ final class TestCerts {
             Files.copy(root.resolve("ca").resolve(n), dir.resolve(n), StandardCopyOption.REPLACE_EXISTING);
         }
         return dir;
+    }
+
+    static void delete(File f) {
+        File[] children = f.listFiles();
+        if (children != null) {
+            for (File c : children) {
+                delete(c);
+            }
+        }
+        if (!f.delete()) {
+            f.deleteOnExit();
+        }
     }
 
     static String readAll(InputStream in) throws IOException {
