@@ -40,6 +40,12 @@ check: examples
 test-python:
 	bash .ci/test-python.sh
 
+# make test-java - the Java binding (bindings/java): library with the jni feature, JUnit
+# suite against grpc-java servers, the example agent (needs a JDK and Maven)
+.PHONY: test-java
+test-java:
+	bash .ci/test-java.sh
+
 header:
 	SWTLS_UPDATE_HEADER=1 $(CARGO) test --test header
 

@@ -17,6 +17,8 @@ pub mod config;
 mod connect;
 pub mod error;
 pub mod ffi;
+#[cfg(feature = "jni")]
+mod jni;
 pub mod reporter;
 pub mod runtime;
 pub mod tls;

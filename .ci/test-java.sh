@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The Java binding (bindings/java): builds the library with the `jni` cargo feature and
+# the swtls tool (it makes the tests' certificates), runs the JUnit suite against
+# grpc-java (Netty) servers on 127.0.0.1 (`mvn verify`: compile for Java 8, test, jar with
+# the library inside), then runs the example agent (examples/java) from the jar alone
+# against swtls-collector over mutual TLS and checks what the collector decoded.
+#
+# Needs: cargo, a JDK 8+ (javac) and Maven; Maven downloads JUnit and grpc-java (test
+# scope only) from Maven Central. Run from anywhere: `bash .ci/test-java.sh` or `make test-java`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+command -v cargo >/dev/null || { echo "test-java: cargo (rustup) is required"; exit 1; }
+if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then
+    step "java: installing a JDK and Maven (Debian packages)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless maven
+fi
+
+step "java: native library with the jni feature, swtls tool, swtls-collector"
+cargo build --release --lib --features jni
+cargo build --features cli --bin swtls
+cargo build --release -p swtls-collector
+
+step "java: mvn verify (bindings/java)"
+(cd bindings/java && mvn -B -ntp verify)
+JAR=$(ls bindings/java/target/swtls-*.jar | grep -v -e sources -e javadoc | head -n 1)
+jar tf "$JAR" | grep -qx "native/linux-x86_64/libswtls.so" || { echo "the jar lacks the native library"; exit 1; }
+
+step "java: example agent (examples/java) against swtls-collector with mutual TLS"
+work=$(mktemp -d "${TMPDIR:-/tmp}/swtls-java-example.XXXXXX")
+collector_pid=
+cleanup() {
+    if [ -n "$collector_pid" ]; then kill "$collector_pid" 2>/dev/null || true; wait "$collector_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+target/debug/swtls certs --out "$work/certs" --server-name 127.0.0.1 >/dev/null
+target/release/swtls-collector serve --listen 127.0.0.1:0 --tls-dir "$work/certs/server" --mtls \
+    --port-file "$work/port" >"$work/collector.log" 2>&1 &
+collector_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+[ -s "$work/port" ] || { echo "the collector did not start:"; cat "$work/collector.log"; exit 1; }
+mkdir -p "$work/classes"
+javac --release 8 -cp "$JAR" -d "$work/classes" examples/java/Agent.java
+# Only the jar (no SWTLS_LIBRARY): the library is loaded from inside it.
+env -u SWTLS_LIBRARY SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$(cat "$work/port")" \
+    SWTLS_CA_DIR="$work/certs/ca" SW_AGENT_NAME=java-example SW_AGENT_INSTANCE_NAME=java-example-1 \
+    java -cp "$JAR:$work/classes" Agent 3 20 200
+for _ in $(seq 1 50); do [ "$(grep -c '^segment ' "$work/collector.log" || true)" -ge 60 ] && break; sleep 0.1; done
+segments=$(grep -c '^segment .*service=java-example instance=java-example-1' "$work/collector.log" || true)
+pings=$(grep -c '^keepAlive service=java-example instance=java-example-1' "$work/collector.log" || true)
+echo "collector decoded $pings keepAlive and $segments segments from the Java example"
+if [ "$pings" -ne 3 ] || [ "$segments" -ne 60 ]; then
+    echo "test-java FAILED: expected 3 keepAlive and 60 segments"; cat "$work/collector.log"; exit 1
+fi
+echo "==> java OK"
