@@ -5,10 +5,11 @@
 #   3. in bindings/go: go vet, go test (grpc-go servers with mutual TLS on loopback),
 #      go test -race, and go test -tags swtls_static (the library linked statically,
 #      checked with ldd);
-#   4. builds examples/go/agent and runs it against swtls-collector with mutual TLS,
+#   4. builds examples/go/agent and runs it against swtls-collector with mutual TLS
+#      (certificates made with openssl),
 #      configured only from SW_AGENT_* variables and SWTLS_CA_DIR, and checks what the
 #      collector decoded (the example encodes the protobuf messages by hand).
-# Needs Go >= 1.26 (bindings/go/go.mod), a C compiler (cgo) and Rust.
+# Needs Go >= 1.26 (bindings/go/go.mod), a C compiler (cgo), Rust and openssl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -56,9 +57,25 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-"$COLLECTOR" certs --out "$work/certs" >/dev/null
-mkdir -p "$work/agent/ca"
-cp "$work/certs/ca.crt" "$work/certs/client.crt" "$work/certs/client.pem" "$work/agent/ca/"
+# Certificates with openssl (a CA, a server certificate for 127.0.0.1, a client one).
+mkdir -p "$work/certs" "$work/agent/ca"
+(
+    cd "$work/certs"
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 365 -subj "/CN=swtls Go example CA" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    for who in server client; do
+        openssl req "${ec[@]}" -keyout "$who.key" -out "$who.csr" -subj "/CN=swtls Go example $who" 2>/dev/null
+    done
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    for who in server client; do
+        openssl x509 -req -in "$who.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 \
+            -extfile "$who.ext" -out "$who.crt" 2>/dev/null
+    done
+)
+cp "$work/certs/ca.crt" "$work/certs/client.crt" "$work/agent/ca/"
+install -m 600 "$work/certs/client.key" "$work/agent/ca/client.pem"
 "$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$work/certs" --mtls --port-file "$work/port" >"$work/collector.log" 2>&1 &
 collector_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
