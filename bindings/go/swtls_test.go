@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -428,6 +429,12 @@ func TestBadMethodAndUseAfterClose(t *testing.T) {
 	wantStatus(t, err, StatusInvalidMethod, "collect")
 	_, err = ch.Unary(ctx, "/skywalking.v3.ManagementService/nothing", nil)
 	wantStatus(t, err, StatusUnimplemented)
+	// Longer than the binding's stack buffers: copied through the heap, unchanged.
+	long := "/skywalking.v3.ManagementService/" + strings.Repeat("x", 400)
+	_, err = ch.Unary(ctx, long, nil)
+	wantStatus(t, err, StatusUnimplemented, strings.Repeat("x", 400))
+	wantStatus(t, newConfig(t).Set("agent.ssl_target_name_override", strings.Repeat("n", 600)),
+		StatusConfigInvalidValue, strings.Repeat("n", 600))
 
 	if err := ch.Close(); err != nil {
 		t.Fatal(err)
@@ -573,6 +580,30 @@ func TestContextCancel(t *testing.T) {
 	}
 }
 
+func TestStreamDeadline(t *testing.T) {
+	srv := startServer(t, serverOptions{tls: serverPlaintext})
+	ch := newChannel(t, "collector.backend_service", srv.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	s, err := ch.OpenStream(ctx, collectMethod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	<-ctx.Done()
+	if err := s.Send([]byte("y")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send after the deadline: %v", err)
+	}
+	if _, err := s.Finish(); !IsDeadlineExceeded(err) {
+		t.Fatalf("Finish after the deadline: %v", err)
+	}
+	if srv.streams.Load() != 0 {
+		t.Fatal("a stream past its deadline was committed")
+	}
+}
+
 func TestLogger(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
@@ -674,4 +705,30 @@ func TestConcurrentUse(t *testing.T) {
 	if s.Pending != 0 {
 		t.Fatalf("pending after close: %+v", s)
 	}
+}
+
+// TestErrorMessagesPerGoroutine: the message of each failure is that call's, even when
+// goroutines fail at once on shared OS threads (the last error is per thread).
+func TestErrorMessagesPerGoroutine(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		cfg := newConfig(t)
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				key := fmt.Sprintf("bad.key.%d.%d", g, i)
+				var e *Error
+				err := cfg.Set(key, "1")
+				if !errors.As(err, &e) || !strings.HasPrefix(e.Message, "unknown configuration key '"+key+"'") {
+					t.Errorf("Set(%q): %v", key, err)
+					return
+				}
+				if i%50 == 0 {
+					runtime.Gosched()
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
 }
