@@ -2,7 +2,7 @@
 # The Go binding's checks (what `make test-go` runs), on a fresh clone:
 #   1. builds the release library (target/release/libswtls.{so,a}) and swtls-collector;
 #   2. downloads the Go modules named in bindings/go/go.sum (grpc-go for the test server);
-#   3. in bindings/go: go vet, go test (grpc-go servers with mutual TLS on loopback),
+#   3. in bindings/go: gofmt, go vet, go test (grpc-go servers with mutual TLS on loopback),
 #      go test -race, and go test -tags swtls_static (the library linked statically,
 #      checked with ldd);
 #   4. builds examples/go/agent and runs it against swtls-collector with mutual TLS
@@ -31,7 +31,9 @@ COLLECTOR=$ROOT/target/release/swtls-collector
 step "Go modules ($(go version))"
 (cd bindings/go && go mod download && go mod verify)
 
-step "bindings/go: go vet"
+step "bindings/go: gofmt, go vet"
+unformatted=$(gofmt -l bindings/go examples/go)
+[ -z "$unformatted" ] || { echo "not gofmt-formatted: $unformatted"; exit 1; }
 (cd bindings/go && go vet ./... && go vet -tags swtls_static ./...)
 
 step "bindings/go: go test"
