@@ -14,10 +14,10 @@ type LogLevel int
 // The log levels; a logger set with SetLogger receives its maximum level and those more
 // severe.
 const (
-	LogError LogLevel = 1
-	LogWarn  LogLevel = 2
-	LogInfo  LogLevel = 3
-	LogDebug LogLevel = 4
+	LogError LogLevel = C.SWTLS_LOG_LEVEL_ERROR
+	LogWarn  LogLevel = C.SWTLS_LOG_LEVEL_WARN
+	LogInfo  LogLevel = C.SWTLS_LOG_LEVEL_INFO
+	LogDebug LogLevel = C.SWTLS_LOG_LEVEL_DEBUG
 )
 
 // String returns "error", "warn", "info" or "debug".
