@@ -54,3 +54,8 @@ bench: examples
 
 clean-examples:
 	rm -rf target/examples
+
+# make test-go   - the Go binding: go vet, go test (-race, static), the Go example
+.PHONY: test-go
+test-go:
+	bash .ci/test-go.sh

@@ -482,6 +482,7 @@ impl Proc {
         let deadline = timeout.unwrap_or(self.shared.timeout);
         let n = self.targets.len();
         let first = self.current_index();
+        let call_started = Instant::now();
         let attempts = async {
             let mut last = None;
             let mut stale_retried = false;
@@ -507,12 +508,18 @@ impl Proc {
                         return Err(self.deadline_error(method, deadline, idx));
                     }
                     Err(CallError::Status(status)) => {
+                        if call_started.elapsed() >= deadline {
+                            // The deadline passed as the call failed: whatever tonic or the
+                            // server made of it (a timer, a reset stream), that is the cause.
+                            return Err(self.deadline_error(method, deadline, idx));
+                        }
                         let (e, not_sent) = self.explain(idx, &status, method, started).await;
                         // A transport failure on a connection made before this call started
                         // (none was made during it): the server had closed that connection
                         // (restart, idle timeout, rotation). Retried once on a new one.
                         let transport = std::error::Error::source(&status).is_some();
                         if transport
+                            && e.status != Status::DeadlineExceeded
                             && !not_sent
                             && !stale_retried
                             && connects > 0
@@ -627,6 +634,12 @@ impl Proc {
         while let Some(e) = source {
             if let Some(ours) = e.downcast_ref::<Error>() {
                 return (ours.clone(), true, false);
+            }
+            if e.is::<tonic::TimeoutExpired>() {
+                // tonic's own timer for the call's grpc-timeout: the deadline, not a
+                // transport failure (the connection is fine; no retry, no reconnect).
+                let msg = format!("{method} on {b} did not finish within its deadline ({:?})", started.elapsed());
+                return (Error::new(Status::DeadlineExceeded, msg), false, false);
             }
             source = e.source();
         }

@@ -1,0 +1,7 @@
+module github.com/apache/skywalking-swtls/examples/go/agent
+
+go 1.26.0
+
+require github.com/apache/skywalking-swtls/bindings/go v0.0.0
+
+replace github.com/apache/skywalking-swtls/bindings/go => ../../../bindings/go
