@@ -348,6 +348,33 @@ fn backend_killed_mid_stream_and_restarted() {
     assert!(second.received().segments.len() > 100, "reporting resumed on the restarted backend");
 }
 
+#[test]
+fn connections_cut_while_idle_lose_nothing() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let channel = Channel::new(&mtls_config(&certs, &server.target(), &[])).unwrap();
+    let sampler = Sampler::start(&channel, 16 << 20);
+    for round in 0..3 {
+        for i in 0..100 {
+            channel.report(COLLECT, &segment(&format!("i-{round}-{i}"))).unwrap();
+        }
+        channel.flush_blocking(Some(Duration::from_secs(20))).unwrap();
+        // The server (or a load balancer) closes the idle connection.
+        assert!(server.disconnect_all() >= 1);
+        // Let the client see the connection close. (A stream that starts on it in the
+        // same instant may have written messages into the dead connection: those are
+        // dropped and counted, never sent twice.)
+        thread::sleep(Duration::from_millis(100));
+    }
+    sampler.finish();
+    let s = channel.stats();
+    assert_eq!((s.queued, s.acknowledged, s.dropped()), (300, 300, 0), "{s:?}");
+    assert!(s.reconnects >= 2, "{s:?}");
+    let ids = received_ids([&server]);
+    assert_delivery(&s, &ids, "i-");
+    assert_eq!(ids.len(), 300);
+}
+
 /// Channels on `backends` until one starts on backend `want` (the start is random).
 fn channel_starting_on(certs: &Certs, backends: &str, want: usize, extra: &[(&str, &str)]) -> Channel {
     for _ in 0..200 {
@@ -439,6 +466,17 @@ fn a_backend_that_refuses_the_token_is_left_for_one_that_accepts_it() {
     let ids = received_ids([&accepting]);
     assert_delivery(&s, &ids, "t-");
     assert_eq!(ids.len() as u64, s.acknowledged);
+    // Once moved, everything reaches the accepting backend.
+    for i in 200..300 {
+        channel.report(COLLECT, &segment(&format!("t-{i}"))).unwrap();
+    }
+    channel.flush_blocking(Some(Duration::from_secs(20))).unwrap();
+    let s = channel.stats();
+    assert_eq!((s.queued, s.pending, s.acknowledged + s.dropped_server_error), (300, 0, 300), "{s:?}");
+    let ids = received_ids([&accepting]);
+    assert_delivery(&s, &ids, "t-");
+    assert_eq!(ids.len() as u64, s.acknowledged);
+    assert!((200..300).all(|i| ids.contains_key(&format!("t-{i}"))));
     channel.unary_blocking(methods::KEEP_ALIVE, ping("svc", "after-token"), None).unwrap();
     assert_eq!(accepting.received().pings.len(), 1, "unary calls follow the reporter to the accepting backend");
     assert!(!logs.matching("backend switched from").is_empty(), "{:?}", logs.lines.lock().unwrap());
