@@ -9,7 +9,7 @@ CARGO ?= cargo
 CC ?= cc
 CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c11
 LIBDIR := $(abspath target/release)
-EXAMPLES := keepalive report
+EXAMPLES := keepalive report agent
 
 .PHONY: lib examples demo test check header bench clean-examples test-python
 
@@ -20,7 +20,7 @@ examples: lib $(EXAMPLES:%=target/examples/%)
 
 target/examples/%: examples/c/%.c examples/c/common.h include/swtls.h $(LIBDIR)/libswtls.so
 	@mkdir -p target/examples
-	$(CC) $(CFLAGS) -Iinclude -o $@ $< -L$(LIBDIR) -lswtls -Wl,-rpath,$(LIBDIR)
+	$(CC) $(CFLAGS) -pthread -Iinclude -o $@ $< -L$(LIBDIR) -lswtls -Wl,-rpath,$(LIBDIR)
 
 demo:
 	bash examples/demo.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs both C examples under valgrind memcheck against the mTLS collector: no errors and
+# Runs the C examples under valgrind memcheck against the mTLS collector: no errors and
 # no definite leaks allowed. The examples are linked against the debug build of the
 # library here, so that reports carry symbols and the suppressions (.ci/valgrind.supp,
 # two known false positives in ring's AES-GCM assembly) can be matched by name.
@@ -11,8 +11,8 @@ cargo build -q --release --features cli --bin swtls
 COLLECTOR=target/release/swtls-collector
 out_dir=target/examples-valgrind
 mkdir -p "$out_dir"
-for ex in keepalive report; do
-    cc -O1 -g -Wall -Wextra -Werror -std=c11 -Iinclude -o "$out_dir/$ex" "examples/c/$ex.c" \
+for ex in keepalive report agent; do
+    cc -O1 -g -Wall -Wextra -Werror -std=c11 -pthread -Iinclude -o "$out_dir/$ex" "examples/c/$ex.c" \
         -L"$PWD/target/debug" -lswtls -Wl,-rpath,"$PWD/target/debug"
 done
 
@@ -44,5 +44,7 @@ check() { # name expected_exit expected_stdout_prefix command...
 }
 check keepalive 0 "OK" "$out_dir/keepalive" vg-service vg-instance
 check report 0 "sent 50" "$out_dir/report" "$work/seg.bin" 50
+check report-async 0 "queued=50 sent=50 acknowledged=50 pending=0" "$out_dir/report" "$work/seg.bin" 50 --async
+check agent 0 "keepalive ok=" "$out_dir/agent" vg-service vg-instance 1500 2 500
 mkdir -p "$work/caonly" && cp "$work/ca/ca.crt" "$work/caonly/"
 SWTLS_CA_DIR="$work/caonly" check keepalive-without-client-cert 1 "TLS_CLIENT_CERT_REQUIRED:" "$out_dir/keepalive" a b

@@ -152,3 +152,111 @@ fn token_from_the_environment() {
     let out = stdout(&run("keepalive", &["t", "i"], &bad));
     assert!(out.starts_with("UNAUTHENTICATED: "), "{out}");
 }
+
+/// `key=value` fields of a counters line printed by `print_stats` (examples/c/common.h).
+fn fields(line: &str) -> std::collections::HashMap<String, String> {
+    line.split_whitespace().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn stats_line(out: &str) -> std::collections::HashMap<String, String> {
+    fields(out.lines().find(|l| l.starts_with("queued=")).unwrap_or_else(|| panic!("no counters line in {out}")))
+}
+
+#[test]
+fn report_async_queues_flushes_and_prints_the_counters() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let seg = certs.path("segment.bin");
+    let bytes = swtls_collector::proto::encode_segment("trace-a", "seg-a", "svc", "inst");
+    std::fs::write(&seg, &bytes).unwrap();
+    let env = [("SW_AGENT_COLLECTOR_BACKEND_SERVICES", server.target()), ("SWTLS_CA_DIR", dir.display().to_string())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let o = run("report", &[seg.to_str().unwrap(), "400", "--async"], &env);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\nstderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.ends_with("acknowledged 400 of 400\n"), "{out}");
+    let s = stats_line(&out);
+    for (k, v) in [("queued", "400"), ("sent", "400"), ("acknowledged", "400"), ("pending", "0")] {
+        assert_eq!(s[k], v, "{k} in {out}");
+    }
+    assert_eq!(s["bytes_sent"], (400 * bytes.len()).to_string());
+    assert_eq!((s["backend"].as_str(), s["tls_mode"].as_str()), (server.target().as_str(), "mutual-tls"));
+    assert_eq!(server.received().segments.len(), 400);
+
+    // A queue smaller than COUNT: drops are counted, and the exit status says not all arrived.
+    let mut small = env.clone();
+    small.push(("SWTLS_REPORT_QUEUE_MESSAGES", "10"));
+    server.clear();
+    let o = run("report", &[seg.to_str().unwrap(), "5000", "--async"], &small);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let s = stats_line(&out);
+    let n = |k: &str| s[k].parse::<u64>().unwrap();
+    assert!(n("dropped_queue_full") > 0, "{out}");
+    assert_eq!(n("queued"), 5000);
+    assert_eq!(n("acknowledged") + n("dropped_queue_full"), 5000, "{out}");
+    assert_eq!(server.received().segments.len() as u64, n("acknowledged"));
+    assert!(out.ends_with(&format!("acknowledged {} of 5000\n", n("acknowledged"))), "{out}");
+
+    // No backend: flush gives up after the deadline, exit 1.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let o = run(
+        "report",
+        &[seg.to_str().unwrap(), "3", "--async"],
+        &[
+            ("SW_AGENT_COLLECTOR_BACKEND_SERVICES", &dead),
+            ("SWTLS_CA_DIR", dir.to_str().unwrap()),
+            ("SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT", "1"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).ends_with("acknowledged 0 of 3\n"), "{}", stdout(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("flush: DEADLINE_EXCEEDED"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn agent_keeps_alive_reports_from_threads_and_logs_through_the_callback() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let o = run(
+        "agent",
+        &["agent-svc", "agent-1", "1500", "3", "500"],
+        &[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", &server.target()), ("SWTLS_CA_DIR", dir.to_str().unwrap())],
+    );
+    let out = stdout(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{out}\nstderr: {err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let keepalive = fields(lines[0]);
+    let ka: usize = keepalive["ok"].parse().unwrap();
+    assert!(ka >= 3 && keepalive["failed"] == "0", "{out}");
+    let reported = fields(lines[1]);
+    assert_eq!(reported["threads"], "3");
+    let s = stats_line(&out);
+    let (r, d): (u64, u64) = (reported["reported"].parse().unwrap(), reported["dropped"].parse().unwrap());
+    assert!(r > 30, "{out}");
+    assert_eq!(s["acknowledged"].parse::<u64>().unwrap(), r - d, "{out}");
+    let got = server.received();
+    assert_eq!(got.pings.len(), ka);
+    assert!(got.pings.iter().all(|p| p == &("agent-svc".to_string(), "agent-1".to_string())));
+    assert_eq!(got.segments.len() as u64, r - d);
+    // Segments from each of the three threads, each once.
+    let ids: std::collections::HashSet<_> = got.segments.iter().map(|s| s.segment_id.clone()).collect();
+    assert_eq!(ids.len(), got.segments.len());
+    for t in 0..3 {
+        assert!(ids.contains(&format!("agent-1-{t}-0")), "thread {t}");
+    }
+    // The log callback got the library's messages.
+    assert!(err.contains(&format!("[swtls INFO] connected to {}", server.target())), "{err}");
+    assert!(
+        err.contains("[swtls INFO] reporter for /skywalking.v3.TraceSegmentReportService/collect started"),
+        "{err}"
+    );
+    assert!(err.contains("[swtls INFO] channel to") && err.contains("closed:"), "{err}");
+}

@@ -28,4 +28,32 @@ static swtls_channel *channel_from_env(void) {
     return channel;
 }
 
+/* The TLS mode's name, as swtls_channel_tls_reason spells it. */
+static inline const char *tls_mode_name(swtls_tls_mode mode) {
+    switch (mode) {
+    case SWTLS_TLS_MODE_PLAINTEXT: return "plaintext";
+    case SWTLS_TLS_MODE_TLS: return "tls";
+    case SWTLS_TLS_MODE_MUTUAL_TLS: return "mutual-tls";
+    case SWTLS_TLS_MODE_TLS_SYSTEM_ROOTS: return "tls-system-roots";
+    case SWTLS_TLS_MODE_MUTUAL_TLS_SYSTEM_ROOTS: return "mutual-tls-system-roots";
+    }
+    return "unknown";
+}
+
+/* Prints the reporter's counters on one line: "queued=N sent=N ... tls_mode=NAME". */
+static inline void print_stats(FILE *out, const swtls_stats *s) {
+    fprintf(out,
+            "queued=%llu sent=%llu acknowledged=%llu pending=%llu dropped_queue_full=%llu "
+            "dropped_closed=%llu dropped_server_error=%llu failed_streams=%llu reconnects=%llu "
+            "connect_failures=%llu backend_switches=%llu bytes_sent=%llu queued_bytes=%llu "
+            "backend=%s tls_mode=%s\n",
+            (unsigned long long)s->queued, (unsigned long long)s->sent,
+            (unsigned long long)s->acknowledged, (unsigned long long)s->pending,
+            (unsigned long long)s->dropped_queue_full, (unsigned long long)s->dropped_closed,
+            (unsigned long long)s->dropped_server_error, (unsigned long long)s->failed_streams,
+            (unsigned long long)s->reconnects, (unsigned long long)s->connect_failures,
+            (unsigned long long)s->backend_switches, (unsigned long long)s->bytes_sent,
+            (unsigned long long)s->queued_bytes, s->backend, tls_mode_name(s->tls_mode));
+}
+
 #endif

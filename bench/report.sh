@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Benchmark of the reporter (swtls_report) over mutual TLS on loopback (see BENCHMARKS.md).
+#
+#   bash bench/report.sh
+#
+# Builds the release library, bench/c/report_bench.c, swtls-collector and the swtls tool;
+# makes a CA, server and client certificates in a temporary directory; then, BENCH_RUNS
+# times each, measures:
+#   - the time of one swtls_report call on the caller's thread (p50, p99, p99.9, max),
+#     BENCH_THREADS threads x BENCH_CALLS calls of 1 KiB, with the backend
+#       up:   swtls-collector serve --mtls
+#       down: nothing listening on the backend port
+#       slow: swtls-collector serve --mtls --stream-delay-us BENCH_SLOW_US
+#   - delivered throughput: BENCH_MESSAGES messages of 1 KiB reported from one thread as
+#     fast as it can (the queue is made large enough to hold them all), then flushed;
+#     messages/s and MB/s acknowledged.
+# and prints the median of each figure over the runs.
+#
+# Environment (defaults in brackets): BENCH_THREADS [4], BENCH_CALLS [20000],
+# BENCH_MESSAGES [200000], BENCH_SIZE [1024], BENCH_SLOW_US [1000], BENCH_RUNS [3].
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+THREADS=${BENCH_THREADS:-4}
+CALLS=${BENCH_CALLS:-20000}
+MESSAGES=${BENCH_MESSAGES:-200000}
+SIZE=${BENCH_SIZE:-1024}
+SLOW_US=${BENCH_SLOW_US:-1000}
+RUNS=${BENCH_RUNS:-3}
+CC=${CC:-cc}
+for v in THREADS CALLS MESSAGES SIZE SLOW_US RUNS; do
+    if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1)); then
+        echo "bench/report.sh: BENCH_$v must be a positive integer, not '${!v}'" >&2
+        exit 2
+    fi
+done
+
+LIBDIR=$ROOT/target/release
+BENCH=$ROOT/target/bench/report_bench
+COLLECTOR=$ROOT/target/release/swtls-collector
+SWTLS=$ROOT/target/release/swtls
+
+echo "== build"
+make --no-print-directory examples
+cargo build -q --release -p swtls-collector
+cargo build -q --release --features cli --bin swtls
+mkdir -p "$(dirname "$BENCH")"
+"$CC" -O2 -Wall -Wextra -Werror -std=c11 -pthread -Iinclude -o "$BENCH" bench/c/report_bench.c \
+    -L"$LIBDIR" -lswtls -Wl,-rpath,"$LIBDIR"
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/swtls-report-bench.XXXXXX")
+COLLECTOR_PID=
+stop_collector() {
+    if [[ -n $COLLECTOR_PID ]]; then
+        kill "$COLLECTOR_PID" 2>/dev/null || true
+        wait "$COLLECTOR_PID" 2>/dev/null || true
+        COLLECTOR_PID=
+    fi
+}
+cleanup() { stop_collector; rm -rf "$DIR"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start_collector [EXTRA SERVE ARGS...]: a fresh collector; sets COLLECTOR_PID and PORT.
+start_collector() {
+    rm -f "$DIR/port"
+    "$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$DIR/server" --mtls --port-file "$DIR/port" "$@" \
+        >"$DIR/collector.log" 2>&1 &
+    COLLECTOR_PID=$!
+    for ((i = 0; i < 200; i++)); do
+        [[ -s $DIR/port ]] && break
+        sleep 0.05
+    done
+    if [[ ! -s $DIR/port ]]; then
+        echo "bench/report.sh: the collector did not start:" >&2
+        cat "$DIR/collector.log" >&2
+        exit 1
+    fi
+    PORT=$(<"$DIR/port")
+}
+
+field() { sed -n "s/.*\"$1\":\\([-0-9.e+]*\\).*/\\1/p" <<<"$2"; }
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo
+echo "== machine"
+echo "cpus:    $(nproc)"
+echo "cpu:     $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+echo "kernel:  $(uname -srm)"
+echo "rustc:   $(rustc --version)"
+echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+
+"$SWTLS" certs --out "$DIR" --server-name localhost --server-name 127.0.0.1 >/dev/null
+export SWTLS_CA_DIR=$DIR/ca
+
+declare -A VALUES=()
+# run NAME COLLECTOR_ARGS|down -- BENCH ARGS...: one measured run; collects its JSON fields.
+run() {
+    local name=$1 backend=$2
+    shift 3
+    if [[ $backend == down ]]; then
+        PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    else
+        # shellcheck disable=SC2086 # the collector arguments are words
+        start_collector $backend
+    fi
+    local out
+    out=$(SW_AGENT_COLLECTOR_BACKEND_SERVICES=127.0.0.1:$PORT "$BENCH" "$@")
+    stop_collector
+    sed 's/^/    /' <<<"$out"
+    local json
+    json=$(grep '^{' <<<"$out" | tail -n 1)
+    for k in p50_us p99_us p999_us max_us queue_full msgs_per_s mb_per_s; do
+        local v
+        v=$(field "$k" "$json")
+        [[ -n $v ]] && VALUES[$name.$k]="${VALUES[$name.$k]:-} $v"
+    done
+    return 0
+}
+
+for ((r = 1; r <= RUNS; r++)); do
+    echo
+    echo "== run $r of $RUNS"
+    echo "-- backend up: report_bench latency $THREADS $CALLS $SIZE"
+    run up "" -- latency "$THREADS" "$CALLS" "$SIZE"
+    echo "-- backend down (nothing listening): report_bench latency $THREADS $CALLS $SIZE"
+    run down down -- latency "$THREADS" "$CALLS" "$SIZE"
+    echo "-- backend slow (--stream-delay-us $SLOW_US): report_bench latency $THREADS $CALLS $SIZE"
+    run slow "--stream-delay-us $SLOW_US" -- latency "$THREADS" "$CALLS" "$SIZE"
+    echo "-- throughput: report_bench throughput $MESSAGES $SIZE (queue of $((MESSAGES + 1000)) messages)"
+    SWTLS_REPORT_QUEUE_MESSAGES=$((MESSAGES + 1000)) SWTLS_REPORT_QUEUE_BYTES=$(((MESSAGES + 1000) * SIZE + 1024)) \
+        run tput "" -- throughput "$MESSAGES" "$SIZE"
+done
+
+echo
+echo "== median of $RUNS runs ($THREADS threads x $CALLS swtls_report calls of $SIZE bytes)"
+for b in up down slow; do
+    # shellcheck disable=SC2086
+    printf 'backend %-4s  swtls_report us: p50 %s  p99 %s  p99.9 %s  max %s  (dropped, queue full: %s)\n' "$b" \
+        "$(median ${VALUES[$b.p50_us]})" "$(median ${VALUES[$b.p99_us]})" "$(median ${VALUES[$b.p999_us]})" \
+        "$(median ${VALUES[$b.max_us]})" "$(median ${VALUES[$b.queue_full]})"
+done
+# shellcheck disable=SC2086
+printf 'delivered: %s msgs/s, %s MB/s (%s messages of %s bytes, acknowledged)\n' \
+    "$(median ${VALUES[tput.msgs_per_s]})" "$(median ${VALUES[tput.mb_per_s]})" "$MESSAGES" "$SIZE"

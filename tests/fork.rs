@@ -1,0 +1,64 @@
+//! Fork safety, tested from C as pre-forking servers use the library: `tests/c/fork.c`
+//! (compiled here against `target/release/libswtls.so`, which `make examples` builds)
+//! reports through one channel before and across a `fork()`, in the parent and the child.
+
+mod common;
+use common::*;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn a_channel_keeps_working_in_a_forked_child_and_the_parent_is_unaffected() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = root.join("target/release");
+    assert!(lib.join("libswtls.so").exists(), "target/release/libswtls.so is missing: run `make examples` first");
+    let out_dir = root.join("target/c-tests");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join("fork");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let built = Command::new(&cc)
+        .args(["-O1", "-g", "-Wall", "-Wextra", "-Werror", "-std=c11", "-pthread"])
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(format!("-I{}", root.join("examples/c").display()))
+        .arg("-o")
+        .arg(&exe)
+        .arg(root.join("tests/c/fork.c"))
+        .arg(format!("-L{}", lib.display()))
+        .arg("-lswtls")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{cc} failed: {}", String::from_utf8_lossy(&built.stderr));
+
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let count = 200;
+    let out = Command::new(&exe)
+        .arg(count.to_string())
+        .env_clear()
+        .env("SW_AGENT_COLLECTOR_BACKEND_SERVICES", server.target())
+        .env("SWTLS_CA_DIR", &certs.set.dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    assert!(stdout.contains("child: ok") && stdout.contains("parent: ok, child: ok"), "{stdout}");
+    assert!(stdout.contains("tls_mode=mutual-tls"), "{stdout}");
+
+    // The collector saw every message of both processes, each once.
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for s in server.received().segments {
+        *ids.entry(s.segment_id).or_insert(0) += 1;
+    }
+    for prefix in ["parent-before", "parent-bg", "child", "parent-after"] {
+        for i in 0..count {
+            let id = format!("{prefix}-{i}");
+            assert_eq!(ids.get(&id), Some(&1), "{id}: {:?} times", ids.get(&id));
+        }
+    }
+    assert_eq!(ids.len(), 4 * count);
+    // The child made its own connection (the parent's is not shared across the fork).
+    assert!(server.received().tls_handshakes_ok >= 2, "{:?}", server.received().tls_handshakes_ok);
+}
