@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 cargo build -q --release --lib
 cargo build -q --lib
 cargo build -q --release -p swtls-collector
-cargo build -q --release --features cli --bin swtls
+cargo build -q --features cli --bin swtls
 out=target/c-tests
 mkdir -p "$out"
 warn=(-Wall -Wextra -Werror -std=c11 -Iinclude)
@@ -25,7 +25,7 @@ work=$(mktemp -d)
 pid=
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }
 trap cleanup EXIT
-target/release/swtls certs --out "$work" --server-name localhost --server-name 127.0.0.1 >/dev/null
+target/debug/swtls certs --out "$work" --server-name localhost --server-name 127.0.0.1 >/dev/null
 target/release/swtls-collector serve --listen 127.0.0.1:0 --tls-dir "$work/server" --mtls \
     --port-file "$work/port" >"$work/log" 2>&1 &
 pid=$!

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --lib
 cargo build -q --release -p swtls-collector
-cargo build -q --release --features cli --bin swtls
+cargo build -q --features cli --bin swtls
 COLLECTOR=target/release/swtls-collector
 out_dir=target/examples-valgrind
 mkdir -p "$out_dir"
@@ -20,7 +20,7 @@ work=$(mktemp -d)
 pid=
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"; }
 trap cleanup EXIT
-target/release/swtls certs --out "$work" --server-name localhost --server-name 127.0.0.1 >/dev/null
+target/debug/swtls certs --out "$work" --server-name localhost --server-name 127.0.0.1 >/dev/null
 "$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$work/server" --mtls --port-file "$work/port" >"$work/log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done

@@ -40,12 +40,12 @@ done
 LIBDIR=$ROOT/target/release
 BENCH=$ROOT/target/bench/report_bench
 COLLECTOR=$ROOT/target/release/swtls-collector
-SWTLS=$ROOT/target/release/swtls
+SWTLS=$ROOT/target/debug/swtls
 
 echo "== build"
 make --no-print-directory examples
 cargo build -q --release -p swtls-collector
-cargo build -q --release --features cli --bin swtls
+cargo build -q --features cli --bin swtls
 mkdir -p "$(dirname "$BENCH")"
 "$CC" -O2 -Wall -Wextra -Werror -std=c11 -pthread -Iinclude -o "$BENCH" bench/c/report_bench.c \
     -L"$LIBDIR" -lswtls -Wl,-rpath,"$LIBDIR"

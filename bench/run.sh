@@ -50,7 +50,7 @@ COLLECTOR=$ROOT/target/release/swtls-collector
 echo "== build"
 make --no-print-directory examples
 cargo build --release -p swtls-collector
-cargo build --release --features cli --bin swtls
+cargo build --features cli --bin swtls
 mkdir -p "$(dirname "$BENCH")"
 "$CC" -O2 -Wall -Wextra -Werror -std=c11 -Iinclude -o "$BENCH" bench/c/bench.c \
     -L"$LIBDIR" -lswtls -Wl,-rpath,"$LIBDIR"
@@ -135,7 +135,7 @@ echo "library: $SO: $SO_BYTES bytes, $SO_STRIPPED bytes stripped"
 
 echo
 echo "== certificates"
-"$ROOT/target/release/swtls" certs --out "$DIR" --server-name localhost --server-name 127.0.0.1 >/dev/null
+"$ROOT/target/debug/swtls" certs --out "$DIR" --server-name localhost --server-name 127.0.0.1 >/dev/null
 echo "CA, server and client certificates in $DIR"
 
 KEYS=(unary_p50_us unary_p90_us unary_p99_us unary_max_us unary_calls_per_s unary_first_us

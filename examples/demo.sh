@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 
 echo "==> building the library, the C examples, the swtls tool and the collector (release)"
 make -s examples
-cargo build -q --release --features cli --bin swtls
+cargo build -q --features cli --bin swtls
 cargo build -q --release -p swtls-collector
-SWTLS=target/release/swtls
+SWTLS=target/debug/swtls
 COLLECTOR=target/release/swtls-collector
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/swtls-demo.XXXXXX")
