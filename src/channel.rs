@@ -734,8 +734,8 @@ impl Proc {
             if b.ip().is_some() {
                 continue;
             }
-            let mut now: Vec<SocketAddr> = match tokio::net::lookup_host((b.host.as_str(), b.port)).await {
-                Ok(addrs) => addrs.collect(),
+            let mut now: Vec<SocketAddr> = match crate::connect::resolve(b).await {
+                Ok(addrs) => addrs,
                 Err(e) => {
                     debug!("re-resolving {b}: {e}");
                     continue;

@@ -482,10 +482,27 @@ impl tower::Service<http::Uri> for Connector {
     }
 }
 
+/// Test-only answers for [`resolve`]: host name → addresses (port included). Only with
+/// the `test-hooks` feature, which the crate's own tests turn on; see `crate::testing`.
+#[cfg(feature = "test-hooks")]
+pub(crate) static DNS_OVERRIDE: Mutex<Vec<(String, Vec<std::net::SocketAddr>)>> = Mutex::new(Vec::new());
+
+/// Resolves a backend's host (the connector and the periodic DNS re-resolution share it).
+pub(crate) async fn resolve(b: &Backend) -> io::Result<Vec<std::net::SocketAddr>> {
+    #[cfg(feature = "test-hooks")]
+    {
+        let overrides = DNS_OVERRIDE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, addrs)) = overrides.iter().find(|(h, _)| *h == b.host) {
+            return Ok(addrs.clone());
+        }
+    }
+    Ok(tokio::net::lookup_host((b.host.as_str(), b.port)).await?.collect())
+}
+
 async fn tcp_connect(target: &Target) -> Result<TcpStream, Error> {
     let b = &target.backend;
-    let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((b.host.as_str(), b.port)).await {
-        Ok(a) => a.collect(),
+    let addrs: Vec<std::net::SocketAddr> = match resolve(b).await {
+        Ok(a) => a,
         Err(e) => {
             return Err(Error::new(
                 Status::Unavailable,

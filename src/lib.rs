@@ -21,6 +21,8 @@ pub mod ffi;
 mod jni;
 pub mod reporter;
 pub mod runtime;
+#[cfg(feature = "test-hooks")]
+pub mod testing;
 pub mod tls;
 
 pub use backend::Backend;
