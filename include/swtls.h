@@ -336,6 +336,10 @@ const char *swtls_last_error(void);
 // The callback may be called from any thread, including the library's worker threads,
 // and concurrently; `userdata` is passed back unchanged. Messages never contain private
 // keys or tokens.
+//
+// When this returns, the previous callback is not running on any thread and will not be
+// called again, so its `userdata` may be freed (or a language runtime behind it shut
+// down). Called from inside the callback itself, it cannot wait for that call.
 enum swtls_status swtls_set_log_callback(swtls_log_callback callback,
                                          void *userdata,
                                          uint32_t max_level);

@@ -1,8 +1,9 @@
 //! Log routing: messages go to a host-supplied callback, or, without one, warnings and
 //! errors go to stderr. Private keys and tokens are never part of a message.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_void, CString};
-use std::sync::RwLock;
+use std::sync::{Condvar, Mutex, RwLock};
 
 /// Severity of a log message.
 #[repr(C)]
@@ -42,25 +43,83 @@ enum Sink {
 struct Logger {
     sink: Sink,
     max: LogLevel,
+    /// Bumped each time the sink is replaced.
+    epoch: u64,
 }
 
-static LOGGER: RwLock<Logger> = RwLock::new(Logger { sink: Sink::Stderr, max: LogLevel::Warn });
+static LOGGER: RwLock<Logger> = RwLock::new(Logger { sink: Sink::Stderr, max: LogLevel::Warn, epoch: 0 });
 
-/// Routes messages up to `max` to a C callback; `None` restores the stderr default.
+/// Calls of a sink in progress, by the sink's epoch; replacing a sink waits until its
+/// calls have returned (so that a host may free `userdata`, or tear its runtime down,
+/// right after replacing its callback).
+static IN_FLIGHT: Mutex<Vec<(u64, usize)>> = Mutex::new(Vec::new());
+static CALLS_DONE: Condvar = Condvar::new();
+
+thread_local! {
+    /// How many sink calls this thread is inside (a sink may itself replace the sink).
+    static IN_SINK: Cell<u32> = const { Cell::new(0) };
+}
+
+fn replace_sink(sink: Sink, max: LogLevel) {
+    let old = {
+        let mut l = LOGGER.write().unwrap_or_else(|e| e.into_inner());
+        l.sink = sink;
+        l.max = max;
+        l.epoch += 1;
+        l.epoch - 1
+    };
+    if IN_SINK.with(|c| c.get()) > 0 {
+        return; // called from a sink: it cannot wait for itself
+    }
+    let mut calls = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+    while calls.iter().any(|(epoch, n)| *epoch <= old && *n > 0) {
+        calls = CALLS_DONE.wait(calls).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// Routes messages up to `max` to a C callback; `None` restores the stderr default. When
+/// this returns, the previous callback is not running on any thread (unless this is
+/// called from that callback) and will not be called again.
 pub fn set_c_callback(callback: Option<LogCallback>, userdata: *mut c_void, max: LogLevel) {
-    let mut l = LOGGER.write().unwrap_or_else(|e| e.into_inner());
-    l.sink = match callback {
+    let sink = match callback {
         Some(callback) => Sink::C { callback, userdata: userdata as usize },
         None => Sink::Stderr,
     };
-    l.max = max;
+    replace_sink(sink, max);
 }
 
-/// Routes messages up to `max` to a Rust closure.
+/// Routes messages up to `max` to a Rust closure (same guarantee as [`set_c_callback`]).
 pub fn set_rust_sink(sink: RustSink, max: LogLevel) {
-    let mut l = LOGGER.write().unwrap_or_else(|e| e.into_inner());
-    l.sink = Sink::Rust(sink);
-    l.max = max;
+    replace_sink(Sink::Rust(sink), max);
+}
+
+/// Counts one call of the sink of `epoch` while it lives.
+struct InFlight(u64);
+
+impl InFlight {
+    fn start(epoch: u64) -> InFlight {
+        let mut calls = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+        match calls.iter_mut().find(|(e, _)| *e == epoch) {
+            Some((_, n)) => *n += 1,
+            None => calls.push((epoch, 1)),
+        }
+        IN_SINK.with(|c| c.set(c.get() + 1));
+        InFlight(epoch)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_SINK.with(|c| c.set(c.get().saturating_sub(1)));
+        let mut calls = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = calls.iter().position(|(e, _)| *e == self.0) {
+            calls[i].1 -= 1;
+            if calls[i].1 == 0 {
+                calls.swap_remove(i);
+            }
+        }
+        CALLS_DONE.notify_all();
+    }
 }
 
 pub fn enabled(level: LogLevel) -> bool {
@@ -69,12 +128,13 @@ pub fn enabled(level: LogLevel) -> bool {
 
 pub fn log(level: LogLevel, message: &str) {
     // Copy the sink out so that a callback may itself reconfigure logging.
-    let sink = {
+    let (sink, _in_flight) = {
         let l = LOGGER.read().unwrap_or_else(|e| e.into_inner());
         if level > l.max {
             return;
         }
-        l.sink.clone()
+        // Counted before the lock is released: a replacement waits for this call.
+        (l.sink.clone(), InFlight::start(l.epoch))
     };
     match &sink {
         Sink::Stderr => eprintln!("swtls {}: {}", level.name(), message),

@@ -11,3 +11,61 @@ pub fn set_dns_override(host: &str, addrs: &[SocketAddr]) {
         o.push((host.to_string(), addrs.to_vec()));
     }
 }
+
+/// Fuzzing entry points: each feeds arbitrary bytes to one parser and must never panic,
+/// hang or crash, whatever it is given (`fuzz/`, cargo-fuzz).
+pub mod fuzz {
+    use crate::config::{Config, KEYS};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use std::path::Path;
+
+    /// Lines of `key=value` (or `index=value`, picking a known key) to `Config::set`.
+    pub fn config_set(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let mut config = Config::default();
+        for line in text.lines() {
+            let (k, v) = line.split_once('=').unwrap_or((line, ""));
+            let key = match k.parse::<usize>() {
+                Ok(i) => KEYS[i % KEYS.len()].name,
+                Err(_) => k,
+            };
+            let _ = config.set(key, v);
+        }
+    }
+
+    /// The environment loader with every variable taken from `data` (one value per line,
+    /// in key-table order; raw bytes, so invalid UTF-8 is exercised too).
+    pub fn env_loader(data: &[u8]) {
+        use std::os::unix::ffi::OsStringExt;
+        let values: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+        let mut config = Config::default();
+        let _ = config.load_env_with(|name| {
+            let i = KEYS.iter().position(|k| k.env == name)?;
+            values.get(i).filter(|v| !v.is_empty()).map(|v| std::ffi::OsString::from_vec(v.to_vec()))
+        });
+    }
+
+    /// The backend list parser.
+    pub fn backends(data: &[u8]) {
+        let _ = crate::backend::parse_backends(&String::from_utf8_lossy(data));
+    }
+
+    /// PEM or DER certificates and private keys, detected by content.
+    pub fn cert_and_key_files(data: &[u8]) {
+        let path = Path::new("fuzz-input");
+        let _ = crate::tls::parse_certs(data.to_vec(), path, "agent.ssl_trusted_ca_path");
+        if let Ok(key) = crate::tls::parse_private_key(data.to_vec(), path, "agent.ssl_key_path") {
+            let _ = crate::tls::provider().key_provider.load_private_key(key);
+        }
+    }
+
+    /// The legacy-certificate verifier's parsing: `data` as the leaf, checked under itself
+    /// as the CA when it parses as one, for the name `localhost`.
+    pub fn legacy_verifier(data: &[u8]) {
+        let leaf = CertificateDer::from(data.to_vec());
+        let anchors: Vec<_> = webpki::anchor_from_trusted_cert(&leaf).map(|a| a.to_owned()).into_iter().collect();
+        let name = ServerName::try_from("localhost").expect("a valid name");
+        let algorithms = crate::tls::provider().signature_verification_algorithms;
+        let _ = crate::tls::legacy::verify(&leaf, &name, UnixTime::now(), &anchors, &algorithms);
+    }
+}

@@ -201,6 +201,8 @@ fn last_error_is_per_thread() {
 }
 
 static LOGS: Mutex<Vec<(LogLevel, String, usize)>> = Mutex::new(Vec::new());
+/// The log callback is process-wide: tests that install one run one at a time.
+static LOG_TESTS: Mutex<()> = Mutex::new(());
 
 unsafe extern "C" fn collect_logs(userdata: *mut c_void, level: LogLevel, message: *const c_char, len: usize) {
     assert_eq!(userdata as usize, 7, "userdata must come back unchanged");
@@ -210,6 +212,7 @@ unsafe extern "C" fn collect_logs(userdata: *mut c_void, level: LogLevel, messag
 
 #[test]
 fn unary_and_stream_over_mtls_with_log_callback() {
+    let _serial = LOG_TESTS.lock().unwrap_or_else(|p| p.into_inner());
     let certs = Certs::new();
     let server = mtls_server(&certs);
     let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
@@ -311,4 +314,38 @@ fn blocking_calls_are_refused_inside_an_async_runtime() {
     let e = rt.block_on(async { ch.unary_blocking(methods::KEEP_ALIVE, ping("a", "b"), None) }).unwrap_err();
     assert_eq!(e.status, Status::FailedPrecondition);
     assert!(e.message.contains("inside an async runtime"), "{}", e.message);
+}
+
+/// After `swtls_set_log_callback` returns, the previous callback is not running anywhere:
+/// a callback that is slow (a host language taking its lock) is waited for.
+#[test]
+fn replacing_the_log_callback_waits_for_calls_in_progress() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    static INSIDE: AtomicUsize = AtomicUsize::new(0);
+    static ENTERED: AtomicBool = AtomicBool::new(false);
+    unsafe extern "C" fn slow(_: *mut c_void, _: LogLevel, _: *const c_char, _: usize) {
+        INSIDE.fetch_add(1, Ordering::SeqCst);
+        ENTERED.store(true, Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        INSIDE.fetch_sub(1, Ordering::SeqCst);
+    }
+    let _serial = LOG_TESTS.lock().unwrap_or_else(|p| p.into_inner());
+    unsafe {
+        assert_eq!(swtls_set_log_callback(Some(slow), null_mut(), LogLevel::Debug as u32), Status::Ok);
+        // A log message from another thread: building a channel logs its TLS mode at info.
+        let t = std::thread::spawn(|| {
+            let certs = Certs::new();
+            let cfg = new_config(&[("agent.ca_dir", certs.agent_dir("e", &[]).to_str().unwrap())]);
+            let mut ch = null_mut();
+            assert_eq!(swtls_channel_new(cfg, &mut ch), Status::Ok);
+            swtls_channel_free(ch);
+            swtls_config_free(cfg);
+        });
+        while !ENTERED.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        assert_eq!(swtls_set_log_callback(None, null_mut(), LogLevel::Warn as u32), Status::Ok);
+        assert_eq!(INSIDE.load(Ordering::SeqCst), 0, "the old callback was still running after the switch");
+        t.join().unwrap();
+    }
 }

@@ -69,6 +69,10 @@ pub type swtls_log_callback =
 /// The callback may be called from any thread, including the library's worker threads,
 /// and concurrently; `userdata` is passed back unchanged. Messages never contain private
 /// keys or tokens.
+///
+/// When this returns, the previous callback is not running on any thread and will not be
+/// called again, so its `userdata` may be freed (or a language runtime behind it shut
+/// down). Called from inside the callback itself, it cannot wait for that call.
 #[no_mangle]
 pub extern "C" fn swtls_set_log_callback(
     callback: swtls_log_callback,

@@ -112,7 +112,11 @@ fn pem_sections(
 
 /// Loads every certificate of a PEM file (a chain, or a CA bundle), in file order.
 pub fn load_certs(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>> {
-    let bytes = read_file(path, key)?;
+    parse_certs(read_file(path, key)?, path, key)
+}
+
+/// [`load_certs`] on the bytes of the file at `path` (named in errors with `key`).
+pub fn parse_certs(bytes: Vec<u8>, path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>> {
     if bytes.first() == Some(&0x30) {
         // Binary: one DER certificate.
         return match der_kind(&bytes) {
@@ -151,7 +155,11 @@ pub fn load_certs(path: &Path, key: &str) -> Result<Vec<CertificateDer<'static>>
 /// Loads the single private key of a file: PKCS#8, RSA PKCS#1 or SEC1 EC, in PEM or DER,
 /// recognised by content whatever the file is called.
 pub fn load_private_key(path: &Path, key: &str) -> Result<PrivateKeyDer<'static>> {
-    let bytes = read_file(path, key)?;
+    parse_private_key(read_file(path, key)?, path, key)
+}
+
+/// [`load_private_key`] on the bytes of the file at `path` (named in errors with `key`).
+pub fn parse_private_key(bytes: Vec<u8>, path: &Path, key: &str) -> Result<PrivateKeyDer<'static>> {
     if bytes.first() == Some(&0x30) {
         let kind = der_kind(&bytes);
         return match kind {

@@ -3,11 +3,11 @@
 pub(crate) mod der;
 mod diagnose;
 mod files;
-mod legacy;
+pub(crate) mod legacy;
 mod verify;
 
 pub use diagnose::{classify_tls_error, describe_peer_bytes, format_unix, looks_like_tls, HandshakeContext};
-pub use files::{load_certs, load_private_key, read_file};
+pub use files::{load_certs, load_private_key, parse_certs, parse_private_key, read_file};
 
 use crate::config::Config;
 use crate::error::{Error, Result, Status};
