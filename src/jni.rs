@@ -512,18 +512,7 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_setLogSink<'l>(
     max_level: jint,
 ) {
     entry(&mut env, "Swtls.setLogListener", (), |env| {
-        let max = match max_level {
-            1 => LogLevel::Error,
-            2 => LogLevel::Warn,
-            3 => LogLevel::Info,
-            4 => LogLevel::Debug,
-            other => {
-                return Err(Error::new(
-                    Status::InvalidParameter,
-                    format!("log level {other} is not a level (1 = error, 2 = warn, 3 = info, 4 = debug)"),
-                ))
-            }
-        };
+        let max = LogLevel::from_number(max_level as i64)?;
         if sink.is_null() {
             logging::set_c_callback(None, std::ptr::null_mut(), LogLevel::Warn);
             return Ok(());

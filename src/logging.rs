@@ -16,6 +16,20 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
+    /// The level of a number as the C API and the bindings pass it (1 = error … 4 = debug).
+    pub fn from_number(n: i64) -> crate::error::Result<LogLevel> {
+        match n {
+            1 => Ok(LogLevel::Error),
+            2 => Ok(LogLevel::Warn),
+            3 => Ok(LogLevel::Info),
+            4 => Ok(LogLevel::Debug),
+            other => Err(crate::error::Error::new(
+                crate::error::Status::InvalidParameter,
+                format!("max_level {other} is not a log level (1 = error, 2 = warn, 3 = info, 4 = debug)"),
+            )),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             LogLevel::Error => "ERROR",

@@ -1,7 +1,7 @@
 //! Version, status names, the last error, logging and response buffers.
 
 use super::{guard, guard_or, last_error_ptr};
-use crate::error::{Error, Status};
+use crate::error::Status;
 use crate::logging::{self, LogLevel};
 use std::ffi::{c_char, c_void};
 
@@ -80,18 +80,7 @@ pub extern "C" fn swtls_set_log_callback(
     max_level: u32,
 ) -> Status {
     guard("swtls_set_log_callback", || {
-        let max = match max_level {
-            1 => LogLevel::Error,
-            2 => LogLevel::Warn,
-            3 => LogLevel::Info,
-            4 => LogLevel::Debug,
-            other => {
-                return Err(Error::new(
-                    Status::InvalidParameter,
-                    format!("max_level {other} is not a log level (1 = error, 2 = warn, 3 = info, 4 = debug)"),
-                ))
-            }
-        };
+        let max = LogLevel::from_number(max_level as i64)?;
         logging::set_c_callback(callback, userdata, max);
         Ok(())
     })
