@@ -955,11 +955,11 @@ impl Drop for ClientStream {
             return;
         }
         // Dropping an unfinished stream cancels the call: the body ends with a
-        // cancellation (an HTTP/2 reset), never with a clean end of stream.
+        // cancellation (an HTTP/2 reset), never with a clean end of stream. The call's task
+        // is left to see that through (it ends as soon as the reset is sent); aborting it
+        // here could drop the call before the transport had read the cancellation.
         self.tx = None;
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        drop(self.task.take());
     }
 }
 
