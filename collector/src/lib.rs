@@ -16,12 +16,14 @@
 
 pub use swtls::certs;
 mod codec;
+mod pipe;
 pub mod proto;
 mod record;
 mod server;
 mod tls;
 
 pub use codec::BytesCodec;
+pub use pipe::{tls_pipe, PipeResult};
 pub use record::{
     CallKind, CallRecord, Event, EventHook, HandshakeFailure, HandshakeInfo, Received, SegmentSummary, RECORD_LIMIT,
 };

@@ -12,18 +12,26 @@ const USAGE: &str = "\
 usage:
   swtls-collector serve [--listen ADDR] [--tls-dir DIR] [--mtls | --mtls-optional]
                         [--tls-version 1.2|1.3] [--token TOKEN] [--port-file FILE]
-                        [--stream-delay-us N]
+                        [--stream-delay-us N] [--cipher-suite NAME]
       Serve until SIGTERM or Ctrl-C (default --listen 127.0.0.1:11800).
       --tls-dir uses DIR/server.crt and DIR/server.key; --mtls also requires client
       certificates signed by DIR/ca.crt (--mtls-optional lets clients without one in).
       Prints 'listening on ADDR', then one line per thing received.
       --stream-delay-us N waits N microseconds after each client-stream message
       (a slow backend, for tests and benchmarks).
+      --cipher-suite NAME accepts only that suite (e.g. TLS13_AES_128_GCM_SHA256), so that
+      every client of a benchmark negotiates the same one.
       (`swtls certs --out DIR ...` writes DIR/server/ with these three files.)
   swtls-collector encode-segment --trace T --segment S --service SVC --instance I --out FILE
       Write a protobuf-encoded SegmentObject to FILE.
   swtls-collector encode-ping --service SVC --instance I --out FILE
       Write a protobuf-encoded InstancePingPkg to FILE.
+  swtls-collector tls-pipe --tls-dir DIR --ca-dir DIR --cipher-suite NAME
+                           [--bytes N] [--write-size N]
+      The TLS ceiling of this machine: N bytes (default 1 GiB) in writes of --write-size
+      (default 16384) over one TLS 1.3 mutual-TLS connection on loopback, plain rustls on
+      both ends (server: DIR/server.crt, server.key, ca.crt; client: the agent's ca folder
+      with ca.crt, client.crt, client.pem). Prints one line: RESULT {json}.
 ";
 
 fn main() -> ExitCode {
@@ -35,6 +43,7 @@ fn main() -> ExitCode {
         Some("serve") => cmd_serve(&args[1..]),
         Some("encode-segment") => cmd_encode_segment(&args[1..]),
         Some("encode-ping") => cmd_encode_ping(&args[1..]),
+        Some("tls-pipe") => cmd_tls_pipe(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -124,6 +133,34 @@ fn cmd_encode_ping(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+fn cmd_tls_pipe(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["--tls-dir", "--ca-dir", "--cipher-suite", "--bytes", "--write-size"], &[])?;
+    let number = |flag: &str, default: u64| -> Result<u64, String> {
+        match args.value(flag) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| format!("{flag}: '{v}' is not a number of bytes")),
+        }
+    };
+    let suite = args.required("--cipher-suite")?;
+    let r = swtls_collector::tls_pipe(
+        std::path::Path::new(args.required("--tls-dir")?),
+        std::path::Path::new(args.required("--ca-dir")?),
+        suite,
+        number("--bytes", 1 << 30)?,
+        number("--write-size", 16384)? as usize,
+    )
+    .map_err(|e| e.to_string())?;
+    print_line(&format!(
+        "RESULT {{\"bytes\": {}, \"seconds\": {:.6}, \"client_cpu_seconds\": {:.6}, \"server_cpu_seconds\": {:.6}, \"cipher_suite\": \"{}\"}}",
+        r.bytes,
+        r.elapsed.as_secs_f64(),
+        r.client_cpu.as_secs_f64(),
+        r.server_cpu.as_secs_f64(),
+        r.cipher_suite
+    ));
+    Ok(())
+}
+
 fn print_line(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -151,9 +188,10 @@ fn describe(event: &Event) -> Option<String> {
             format!("stream failed: {method} after {messages} messages: {error}")
         }
         Event::Handshake(h) => format!(
-            "tls handshake peer={} version={} alpn={} sni={} client_cert={}",
+            "tls handshake peer={} version={} cipher={} alpn={} sni={} client_cert={}",
             h.peer,
             h.protocol,
+            h.cipher_suite,
             h.alpn.as_deref().unwrap_or("-"),
             h.sni.as_deref().unwrap_or("-"),
             if h.client_certs.is_empty() { "no" } else { "yes" }
@@ -182,7 +220,7 @@ fn describe(event: &Event) -> Option<String> {
 fn cmd_serve(args: &[String]) -> Result<(), String> {
     let args = Args::parse(
         args,
-        &["--listen", "--tls-dir", "--token", "--port-file", "--tls-version", "--stream-delay-us"],
+        &["--listen", "--tls-dir", "--token", "--port-file", "--tls-version", "--stream-delay-us", "--cipher-suite"],
         &["--mtls", "--mtls-optional"],
     )?;
     let listen = resolve_listen(args.value("--listen").unwrap_or("127.0.0.1:11800"))?;
@@ -211,6 +249,9 @@ fn cmd_serve(args: &[String]) -> Result<(), String> {
     };
     if let Some(token) = args.value("--token") {
         opts = opts.token(token);
+    }
+    if let Some(name) = args.value("--cipher-suite") {
+        opts = opts.cipher_suite(name);
     }
     if let Some(us) = args.value("--stream-delay-us") {
         let us: u64 = us.parse().map_err(|_| format!("--stream-delay-us: '{us}' is not a number of microseconds"))?;

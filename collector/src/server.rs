@@ -84,6 +84,9 @@ pub struct CollectorOptions {
     pub tls: TlsMode,
     /// Accepted TLS versions.
     pub tls_versions: TlsVersions,
+    /// When set, the only cipher suite the collector accepts (a rustls name such as
+    /// `TLS13_AES_128_GCM_SHA256`), so that every client of a benchmark uses the same one.
+    pub cipher_suite: Option<String>,
     /// When set, every call must carry `authentication` metadata equal to this token,
     /// or it gets UNAUTHENTICATED "invalid authentication token".
     pub token: Option<String>,
@@ -105,6 +108,7 @@ impl std::fmt::Debug for CollectorOptions {
             .field("listen", &self.listen)
             .field("tls", &self.tls)
             .field("tls_versions", &self.tls_versions)
+            .field("cipher_suite", &self.cipher_suite)
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("max_message_size", &self.max_message_size)
             .field("handshake_timeout", &self.handshake_timeout)
@@ -120,6 +124,7 @@ impl Default for CollectorOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: TlsMode::Plaintext,
             tls_versions: TlsVersions::Both,
+            cipher_suite: None,
             token: None,
             max_message_size: 200 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
@@ -181,6 +186,12 @@ impl CollectorOptions {
         self
     }
 
+    /// Accept only this cipher suite (see [`CollectorOptions::cipher_suite`]).
+    pub fn cipher_suite(mut self, name: impl Into<String>) -> Self {
+        self.cipher_suite = Some(name.into());
+        self
+    }
+
     /// Requires this token in the `authentication` metadata of every call.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
@@ -230,7 +241,7 @@ impl std::fmt::Debug for Collector {
 impl Collector {
     /// Binds, then serves in the background on the current tokio runtime.
     pub async fn start(opts: CollectorOptions) -> Result<Collector, Error> {
-        let tls = crate::tls::server_config(&opts.tls, opts.tls_versions)?;
+        let tls = crate::tls::server_config(&opts.tls, opts.tls_versions, opts.cipher_suite.as_deref())?;
         let listener =
             TcpListener::bind(opts.listen).await.map_err(|e| Error::new(format!("binding {}: {e}", opts.listen)))?;
         let addr = listener.local_addr().map_err(|e| Error::new(format!("local address of {}: {e}", opts.listen)))?;

@@ -14,7 +14,11 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use crate::{Error, TlsMode, TlsVersions};
 
 /// Builds the server config for `mode`, or `None` for plaintext.
-pub(crate) fn server_config(mode: &TlsMode, versions: TlsVersions) -> Result<Option<Arc<ServerConfig>>, Error> {
+pub(crate) fn server_config(
+    mode: &TlsMode,
+    versions: TlsVersions,
+    cipher_suite: Option<&str>,
+) -> Result<Option<Arc<ServerConfig>>, Error> {
     let (cert_chain, key, client_auth) = match mode {
         TlsMode::Plaintext => return Ok(None),
         TlsMode::Tls { cert_chain, key } => (cert_chain, key, None),
@@ -22,7 +26,15 @@ pub(crate) fn server_config(mode: &TlsMode, versions: TlsVersions) -> Result<Opt
             (cert_chain, key, Some((client_ca, *require_client_auth)))
         }
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut provider = rustls::crypto::ring::default_provider();
+    if let Some(name) = cipher_suite {
+        let known: Vec<String> = provider.cipher_suites.iter().map(|s| format!("{:?}", s.suite())).collect();
+        provider.cipher_suites.retain(|s| format!("{:?}", s.suite()) == name);
+        if provider.cipher_suites.is_empty() {
+            return Err(Error::new(format!("cipher suite '{name}' is not one of: {}", known.join(", "))));
+        }
+    }
+    let provider = Arc::new(provider);
     let protocol_versions: &[&'static SupportedProtocolVersion] = match versions {
         TlsVersions::Both => &[&rustls::version::TLS13, &rustls::version::TLS12],
         TlsVersions::Tls12Only => &[&rustls::version::TLS12],

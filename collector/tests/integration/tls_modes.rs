@@ -188,3 +188,50 @@ async fn bad_tls_files_name_the_file() {
     let err = Collector::start(CollectorOptions::tls(&set.server_cert, &set.client_key)).await.unwrap_err();
     assert!(err.message().contains("server.crt"), "{err}");
 }
+
+#[tokio::test]
+async fn pinned_cipher_suite_is_the_one_negotiated() {
+    let (_dir, set) = cert_set();
+    for name in ["TLS13_AES_128_GCM_SHA256", "TLS13_CHACHA20_POLY1305_SHA256"] {
+        let collector =
+            Collector::start(CollectorOptions::from_cert_set(&set, false).cipher_suite(name)).await.unwrap();
+        // The client offers every suite (rustls prefers AES-256-GCM); the collector must pick its pin.
+        let ch = connect(collector.addr(), tls(client_config(&set.ca_cert, None, BOTH), "localhost")).await.unwrap();
+        unary(&ch, methods::ECHO_UNARY, "x", None).await.unwrap();
+        assert_eq!(collector.received().handshakes[0].cipher_suite, name);
+    }
+}
+
+#[tokio::test]
+async fn unknown_cipher_suite_is_refused_with_the_known_names() {
+    let (_dir, set) = cert_set();
+    let err = Collector::start(CollectorOptions::from_cert_set(&set, false).cipher_suite("TLS13_AES_128_CCM"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cipher suite 'TLS13_AES_128_CCM' is not one of"), "{err}");
+    assert!(err.contains("TLS13_AES_128_GCM_SHA256"), "{err}");
+}
+
+#[test]
+fn tls_pipe_carries_every_byte_with_the_pinned_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = swtls_collector::certs::write_deployment(
+        dir.path(),
+        &swtls_collector::certs::DeploymentOptions::new(&["127.0.0.1"]),
+    )
+    .unwrap();
+    // 1 MiB + 3 bytes: the last write is a short one.
+    for suite in ["TLS13_AES_128_GCM_SHA256", "TLS13_CHACHA20_POLY1305_SHA256"] {
+        let r = swtls_collector::tls_pipe(&dep.server_dir, &dep.agent_dir, suite, (1 << 20) + 3, 1000).unwrap();
+        assert_eq!(r.bytes, (1 << 20) + 3);
+        assert_eq!(r.cipher_suite, suite);
+        assert!(r.elapsed > Duration::ZERO);
+    }
+    // The client certificate is required: without the agent's key the handshake fails.
+    std::fs::remove_file(dep.agent_dir.join("client.pem")).unwrap();
+    let err = swtls_collector::tls_pipe(&dep.server_dir, &dep.agent_dir, "TLS13_AES_128_GCM_SHA256", 10, 10)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("client.pem"), "{err}");
+}
