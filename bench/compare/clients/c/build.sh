@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the swtls-c benchmark client (bench/compare/CLIENTS.md) into OUT, linked against
+# $SWTLS_ROOT/target/release/libswtls.so, and writes OUT/swtls-c.size: the stripped library,
+# which is all a C agent ships.
+set -euo pipefail
+OUT=${1:?usage: build.sh OUT}
+ROOT=${SWTLS_ROOT:?SWTLS_ROOT must name the repository root}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LIB=$ROOT/target/release
+mkdir -p "$OUT"
+"${CC:-cc}" -O2 -Wall -Wextra -Werror -std=c11 -I"$ROOT/include" -o "$OUT/swtls-c" "$HERE/client.c" \
+    -L"$LIB" -lswtls -Wl,-rpath,"$LIB"
+stripped=$(mktemp)
+trap 'rm -f "$stripped"' EXIT
+strip -o "$stripped" "$LIB/libswtls.so"
+printf '{"bytes": %d, "what": "libswtls.so (release, stripped)"}\n' "$(stat -c %s "$stripped")" >"$OUT/swtls-c.size"
