@@ -177,11 +177,11 @@ fn describe(event: &Event) -> Option<String> {
             "segment trace={} segment={} service={} instance={}",
             s.trace_id, s.segment_id, s.service, s.instance
         ),
-        Event::StreamCompleted { method, messages, .. } => {
+        Event::StreamCompleted { method, messages, bytes } => {
             if method == swtls_collector::methods::SEGMENT_COLLECT {
                 format!("stream completed: {messages} segments")
             } else {
-                format!("stream completed: {method} {messages} messages")
+                format!("stream completed: {method} {messages} messages {bytes} bytes")
             }
         }
         Event::StreamFailed { method, messages, error } => {
