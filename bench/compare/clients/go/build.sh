@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the Go benchmark clients into OUT (see bench/compare/CLIENTS.md):
+#   OUT/swtls-go   the swtls Go binding, libswtls.a linked in (-tags swtls_static), so the
+#                  binary needs only glibc at run time;
+#   OUT/grpc-go    grpc-go with mutual TLS (pure Go, CGO_ENABLED=0);
+#   OUT/NAME.size  the stripped binary's size (it includes the Go runtime and the bench
+#                  main), with "baseline_bytes": a stripped hello-world built the same way,
+#                  so that bytes - baseline_bytes estimates the library's own share.
+# Needs Go >= 1.26 and a C compiler; $SWTLS_ROOT/target/release/libswtls.a must exist.
+set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 OUT" >&2; exit 2; }
+mkdir -p "$1"
+OUT=$(cd "$1" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "${SWTLS_ROOT:-$HERE/../../../..}" && pwd)
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
+    export PATH="/usr/local/go/bin:$PATH"
+fi
+[ -f "$ROOT/target/release/libswtls.a" ] || { echo "$ROOT/target/release/libswtls.a is missing (cargo build --release --lib)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/swtls-bench-go.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# The binding links ../../target/release/libswtls.a relative to its own folder; a
+# workspace replace makes the build use $SWTLS_ROOT's binding (hence its library) even
+# when this script is run from another checkout.
+cat >"$tmp/go.work" <<WORK
+go 1.26.0
+use $HERE
+replace github.com/apache/skywalking-swtls/bindings/go => $ROOT/bindings/go
+WORK
+export GOWORK=$tmp/go.work CGO_ENABLED=1 GOFLAGS=-buildvcs=false
+
+build() { go build -trimpath -ldflags='-s -w' "$@"; }
+(cd "$HERE" && build -tags swtls_static -o "$OUT/swtls-go" ./cmd/swtls-go)
+# grpc-go needs no C: built as Go programs usually are without cgo (fully static).
+(cd "$HERE" && CGO_ENABLED=0 build -o "$OUT/grpc-go" ./cmd/grpc-go)
+if ldd "$OUT/swtls-go" | grep -q libswtls; then
+    echo "swtls-go still loads libswtls.so:" >&2; ldd "$OUT/swtls-go" >&2; exit 1
+fi
+
+mkdir "$tmp/hello"
+printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' >"$tmp/hello/main.go"
+printf 'module hello\n\ngo 1.26.0\n' >"$tmp/hello/go.mod"
+(cd "$tmp/hello" && GOWORK=off build -o "$tmp/hello/hello" .)
+baseline=$(stat -c %s "$tmp/hello/hello")
+
+size() { # NAME WHAT
+    printf '{"bytes": %d, "baseline_bytes": %d, "what": "%s"}\n' "$(stat -c %s "$OUT/$1")" "$baseline" "$2" >"$OUT/$1.size"
+}
+hello="baseline_bytes: a stripped Go hello world (fmt.Println), $(go env GOVERSION)"
+size swtls-go "stripped static Go binary incl. the bench main (go build -trimpath -ldflags='-s -w' -tags swtls_static: Go runtime + bindings/go + libswtls.a; loads only glibc: libc, libm, libgcc_s); $hello"
+size grpc-go "stripped static Go binary incl. the bench main (CGO_ENABLED=0 go build -trimpath -ldflags='-s -w': Go runtime + grpc-go v1.85.0, no shared libraries); $hello"
