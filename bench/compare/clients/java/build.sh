@@ -24,11 +24,11 @@ mkdir -p "$JAVA_OUT/native" "$JAVA_OUT/swtls" "$JAVA_OUT/grpc"
 # the binding's default). Installed into ~/.m2 for this project's pom.
 strip -o "$JAVA_OUT/native/libswtls.so" "$LIB"
 (cd "$REPO/bindings/java" &&
-    mvn -q -B -ntp -Dstyle.color=never -Dmaven.test.skip=true -Dswtls.native.dir="$JAVA_OUT/native" install)
+    mvn -q -B -ntp -Dstyle.color=never -Dmaven.test.skip=true -Dswtls.native.dir="$JAVA_OUT/native" install) >&2
 
 cd "$HERE"
 mvn -q -B -ntp -Dstyle.color=never package dependency:build-classpath \
-    -Dmdep.outputFile="$JAVA_OUT/classpath.txt" -Dmdep.includeScope=runtime
+    -Dmdep.outputFile="$JAVA_OUT/classpath.txt" -Dmdep.includeScope=runtime >&2
 cp target/swtls-bench-java-0.1.0-SNAPSHOT.jar "$JAVA_OUT/bench.jar"
 
 # Split the dependencies: the swtls client gets only the binding jar, grpc-java the rest.
