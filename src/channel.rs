@@ -12,6 +12,7 @@ use crate::codec::{Outgoing, RawCodec, StreamCodec};
 use crate::config::Config;
 use crate::connect::{Connector, LinkStats, Target};
 use crate::error::{Error, Result, Status};
+use crate::framed::{self, FramedBody, SendQueue};
 use crate::reporter::{QueueLimits, Reporter, Stats};
 use crate::runtime::{self, block_on, runtime};
 use crate::tls::{self, ClientTls, TlsMode, TlsPlan};
@@ -22,7 +23,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::transport::Endpoint;
@@ -273,21 +273,17 @@ impl Channel {
         let proc = self.proc_arc()?;
         let path = parse_method(method)?;
         let deadline = timeout.unwrap_or(proc.shared.timeout);
-        let (tx, rx) = mpsc::channel::<Bytes>(STREAM_BUFFER);
+        let queue = SendQueue::new(STREAM_BUFFER);
+        let body = FramedBody::new(queue.clone());
         let method_owned = method.to_string();
         let idx = proc.current_index();
-        let finished = Arc::new(AtomicBool::new(false));
-        let finished_flag = finished.clone();
         let task = runtime().spawn(async move {
             let started = Instant::now();
-            let req = proc.request(Outbound { rx, finished: finished_flag, done: false }, deadline);
-            let mut grpc = proc.grpc(idx)?;
-            let call = async {
-                grpc.ready().await.map_err(|e| tonic::Status::from_error(Box::new(e)))?;
-                grpc.client_streaming(req, path, StreamCodec).await
-            };
+            let channel = proc.channel(idx)?;
+            let call =
+                framed::client_streaming(channel, path, deadline, proc.shared.auth.as_ref(), body, MAX_RESPONSE_BYTES);
             let result = match tokio::time::timeout(deadline, call).await {
-                Ok(Ok(resp)) => Ok(resp.into_inner()),
+                Ok(Ok(resp)) => Ok(resp),
                 Ok(Err(status)) if timed_out(&status) => Err(proc.deadline_error(&method_owned, deadline, idx)),
                 Ok(Err(status)) => Err(proc.explain(idx, &status, &method_owned, started).await.0),
                 Err(_) => Err(proc.deadline_error(&method_owned, deadline, idx)),
@@ -298,8 +294,8 @@ impl Channel {
             result
         });
         Ok(ClientStream {
-            tx: Some(tx),
-            finished,
+            queue: Some(queue),
+            finished: false,
             task: Some(task),
             outcome: None,
             method: method.to_string(),
@@ -429,9 +425,12 @@ impl Proc {
         req
     }
 
+    fn channel(&self, idx: usize) -> Result<tonic::transport::Channel> {
+        self.channels[idx].read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(closed_error)
+    }
+
     fn grpc(&self, idx: usize) -> Result<tonic::client::Grpc<tonic::transport::Channel>> {
-        let channel = self.channels[idx].read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(closed_error)?;
-        Ok(tonic::client::Grpc::new(channel)
+        Ok(tonic::client::Grpc::new(self.channel(idx)?)
             .max_decoding_message_size(MAX_RESPONSE_BYTES)
             .max_encoding_message_size(usize::MAX))
     }
@@ -661,7 +660,11 @@ impl Proc {
                 false,
             );
         }
-        if status.message().contains("message length too large") {
+        // tonic's words for a message over a decoding limit; only ours is about the response
+        // (a server saying the same is refusing our request: its answer below says so).
+        if status.message().contains("message length too large")
+            && status.message().contains(&format!("the limit is: {MAX_RESPONSE_BYTES} bytes"))
+        {
             return (
                 Error::new(
                     Status::ResourceExhausted,
@@ -836,43 +839,12 @@ fn list(backends: &[Backend]) -> String {
     backends.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",")
 }
 
-/// The request body of a client stream: the queued messages, then either a clean end
-/// (after `finish`) or a cancellation (when the stream was dropped unfinished).
-struct Outbound {
-    rx: mpsc::Receiver<Bytes>,
-    finished: Arc<AtomicBool>,
-    done: bool,
-}
-
-impl tokio_stream::Stream for Outbound {
-    type Item = Outgoing;
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Outgoing>> {
-        use std::task::Poll;
-        if self.done {
-            return Poll::Ready(None);
-        }
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(b)) => Poll::Ready(Some(Outgoing::Message(b))),
-            Poll::Ready(None) => {
-                self.done = true;
-                if self.finished.load(Ordering::Acquire) {
-                    Poll::Ready(None)
-                } else {
-                    Poll::Ready(Some(Outgoing::Cancel))
-                }
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
 /// An open client-streaming call. Not for concurrent use from several threads at once.
 pub struct ClientStream {
-    tx: Option<mpsc::Sender<Bytes>>,
-    finished: Arc<AtomicBool>,
+    /// Where `send` puts messages; `None` once finished (or the call was found over).
+    queue: Option<Arc<SendQueue>>,
+    /// `finish` was called.
+    finished: bool,
     task: Option<tokio::task::JoinHandle<Result<Bytes>>>,
     outcome: Option<Result<Bytes>>,
     method: String,
@@ -881,17 +853,28 @@ pub struct ClientStream {
 }
 
 impl ClientStream {
-    /// Queues one message; waits only while the stream's small buffer is full.
-    pub async fn send(&mut self, message: Bytes) -> Result<()> {
+    /// Queues one message (the bytes are copied); waits only while the stream's small
+    /// buffer is full.
+    pub async fn send(&mut self, message: impl AsRef<[u8]>) -> Result<()> {
         self.same_process()?;
-        let Some(tx) = &self.tx else {
-            return Err(Error::new(Status::Closed, format!("the stream on {} is already finished", self.method)));
-        };
-        if tx.send(message).await.is_ok() {
-            return Ok(());
+        let message = message.as_ref();
+        if message.len() > u32::MAX as usize {
+            return Err(Error::new(
+                Status::InvalidArgument,
+                format!("a gRPC message is at most 4 GiB; this one on {} has {} bytes", self.method, message.len()),
+            ));
         }
-        // The call ended before the end of the stream: report how it ended.
-        self.tx = None;
+        if self.finished {
+            return Err(Error::new(Status::Closed, format!("the stream on {} is already finished", self.method)));
+        }
+        if let Some(queue) = &self.queue {
+            if queue.push(message).await.is_ok() {
+                return Ok(());
+            }
+            self.queue = None;
+        }
+        // The call ended before the end of the stream (now or at an earlier send): report
+        // how it ended.
         match self.outcome().await {
             Err(e) => Err(e),
             Ok(_) => Err(Error::new(
@@ -901,16 +884,20 @@ impl ClientStream {
         }
     }
 
-    pub fn send_blocking(&mut self, message: Bytes) -> Result<()> {
+    pub fn send_blocking(&mut self, message: impl AsRef<[u8]>) -> Result<()> {
         block_on(self.send(message))?
     }
 
     /// Ends the stream and waits for the server's response.
     pub async fn finish(&mut self) -> Result<Bytes> {
         self.same_process()?;
-        self.finished.store(true, Ordering::Release);
-        if self.tx.take().is_none() && self.outcome.is_some() {
+        if self.finished {
             return Err(Error::new(Status::Closed, format!("the stream on {} is already finished", self.method)));
+        }
+        self.finished = true;
+        // After a send found the call over, this returns how it ended again.
+        if let Some(queue) = self.queue.take() {
+            queue.close(true);
         }
         self.outcome().await
     }
@@ -950,7 +937,7 @@ impl Drop for ClientStream {
         if self.generation != runtime::generation() {
             // Opened by the parent before fork(): its task belongs to a runtime whose
             // threads do not exist here; touching it could block. Leak it.
-            std::mem::forget(self.tx.take());
+            std::mem::forget(self.queue.take());
             std::mem::forget(self.task.take());
             return;
         }
@@ -958,7 +945,9 @@ impl Drop for ClientStream {
         // cancellation (an HTTP/2 reset), never with a clean end of stream. The call's task
         // is left to see that through (it ends as soon as the reset is sent); aborting it
         // here could drop the call before the transport had read the cancellation.
-        self.tx = None;
+        if let Some(queue) = self.queue.take() {
+            queue.close(false);
+        }
         drop(self.task.take());
     }
 }

@@ -392,7 +392,7 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_streamSend<'l>(
     entry(&mut env, "ClientStream.send", (), |env| {
         let stream = stream(handle)?;
         let message = arg_bytes(env, &message, "message")?;
-        stream.lock().unwrap_or_else(|p| p.into_inner()).send_blocking(Bytes::from(message))
+        stream.lock().unwrap_or_else(|p| p.into_inner()).send_blocking(message)
     })
 }
 

@@ -17,6 +17,7 @@ pub mod config;
 mod connect;
 pub mod error;
 pub mod ffi;
+mod framed;
 #[cfg(feature = "jni")]
 mod jni;
 pub mod reporter;

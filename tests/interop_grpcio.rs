@@ -65,11 +65,11 @@ fn mutual_tls_unary_and_streaming_against_grpcio() {
     assert_eq!(&ch.unary_blocking(methods::ECHO_UNARY, "interop".into(), None).unwrap()[..], b"interop");
     let mut s = ch.open_stream(methods::ECHO_COLLECT, None).unwrap();
     for _ in 0..300 {
-        s.send_blocking(vec![0u8; 1024].into()).unwrap();
+        s.send_blocking(vec![0u8; 1024]).unwrap();
     }
     assert_eq!(&s.finish_blocking().unwrap()[..], b"300 307200");
     let mut s = ch.open_stream(methods::SEGMENT_COLLECT, None).unwrap();
-    s.send_blocking(swtls_collector::proto::encode_segment("t", "s", "svc", "i").into()).unwrap();
+    s.send_blocking(swtls_collector::proto::encode_segment("t", "s", "svc", "i")).unwrap();
     s.finish_blocking().unwrap();
 }
 

@@ -176,7 +176,7 @@ fn client_streaming_delivers_every_message() {
     let mut stream = ch.open_stream(methods::SEGMENT_COLLECT, None).unwrap();
     for i in 0..500 {
         let seg = swtls_collector::proto::encode_segment(&format!("t{i}"), &format!("s{i}"), "svc", "inst");
-        stream.send_blocking(seg.into()).unwrap();
+        stream.send_blocking(seg).unwrap();
     }
     stream.finish_blocking().unwrap();
     let got = server.received();
@@ -184,11 +184,11 @@ fn client_streaming_delivers_every_message() {
     assert_eq!(got.segments[499].segment_id, "s499");
     assert_eq!(got.streams_completed, 1);
     assert_err(stream.finish_blocking(), Status::Closed, &["already finished"]);
-    assert_err(stream.send_blocking("x".into()), Status::Closed, &["already finished"]);
+    assert_err(stream.send_blocking("x"), Status::Closed, &["already finished"]);
 
     let mut echo = ch.open_stream(methods::ECHO_COLLECT, None).unwrap();
     for _ in 0..10 {
-        echo.send_blocking(vec![7u8; 1000].into()).unwrap();
+        echo.send_blocking(vec![7u8; 1000]).unwrap();
     }
     assert_eq!(&echo.finish_blocking().unwrap()[..], b"10 10000");
 }

@@ -141,7 +141,7 @@ pub unsafe extern "C" fn swtls_stream_send(
         let stream = arg_mut(stream, "stream")?;
         let message = arg_bytes(message, message_len, "message")?;
         let mut s = stream.inner.lock().unwrap_or_else(|p| p.into_inner());
-        s.send_blocking(Bytes::copy_from_slice(message))
+        s.send_blocking(message)
     })
 }
 
