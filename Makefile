@@ -49,8 +49,8 @@ test-java:
 header:
 	SWTLS_UPDATE_HEADER=1 $(CARGO) test --test header
 
-bench: examples
-	bash bench/run.sh
+bench:
+	bash bench/compare/run.sh
 
 clean-examples:
 	rm -rf target/examples
