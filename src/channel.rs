@@ -8,7 +8,7 @@
 //! queues; the parent's is left as it was (and leaked in the child, never touched there).
 
 use crate::backend::Backend;
-use crate::codec::{Outgoing, RawCodec, StreamCodec};
+use crate::codec::RawCodec;
 use crate::config::Config;
 use crate::connect::{Connector, LinkStats, Target};
 use crate::error::{Error, Result, Status};
@@ -569,24 +569,27 @@ impl Proc {
 
     /// One client stream of the reporter on backend `idx`: sends what `body` yields and
     /// returns how the server answered.
-    pub(crate) async fn report_stream<S>(
+    pub(crate) async fn report_stream<B>(
         &self,
         idx: usize,
         path: &PathAndQuery,
         method: &str,
-        body: S,
+        body: B,
         deadline: Duration,
     ) -> Result<()>
     where
-        S: tokio_stream::Stream<Item = Outgoing> + Send + 'static,
+        B: http_body::Body<Data = Bytes, Error = tonic::Status> + Send + 'static,
     {
         let started = Instant::now();
-        let mut grpc = self.grpc(idx)?;
-        let req = self.request(body, deadline);
-        let call = async {
-            grpc.ready().await.map_err(|e| tonic::Status::from_error(Box::new(e)))?;
-            grpc.client_streaming(req, path.clone(), StreamCodec).await
-        };
+        let channel = self.channel(idx)?;
+        let call = framed::client_streaming(
+            channel,
+            path.clone(),
+            deadline,
+            self.shared.auth.as_ref(),
+            body,
+            MAX_RESPONSE_BYTES,
+        );
         match tokio::time::timeout(deadline, call).await {
             Ok(Ok(_)) => {
                 self.targets[idx].health.mark_up();

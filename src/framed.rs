@@ -26,7 +26,24 @@ use tower::{Service, ServiceExt};
 use crate::codec::RawCodec;
 
 /// Size of the gRPC message prefix: a compression flag and a big-endian u32 length.
-const PREFIX: usize = 5;
+pub(crate) const PREFIX: usize = 5;
+
+/// Appends `message` to `buf` in gRPC framing (uncompressed). `message` must be at most
+/// `u32::MAX` bytes (callers check).
+pub(crate) fn put_frame(buf: &mut BytesMut, message: &[u8]) {
+    debug_assert!(message.len() <= u32::MAX as usize);
+    buf.reserve(PREFIX + message.len());
+    buf.put_u8(0);
+    buf.put_u32(message.len() as u32);
+    buf.extend_from_slice(message);
+}
+
+/// `message` in gRPC framing, in a buffer of its own.
+pub(crate) fn frame(message: &[u8]) -> Bytes {
+    let mut buf = BytesMut::with_capacity(PREFIX + message.len());
+    put_frame(&mut buf, message);
+    buf.freeze()
+}
 
 /// What the body does after the messages already queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +104,6 @@ impl SendQueue {
     /// Copies `message` into the queue, framed; waits while the queue is full.
     /// `message` must be at most `u32::MAX` bytes (the caller checks).
     pub(crate) async fn push(&self, message: &[u8]) -> Result<(), CallOver> {
-        debug_assert!(message.len() <= u32::MAX as usize);
         loop {
             // Registered before the check, so that room made in between is not missed.
             let room = self.room.notified();
@@ -97,10 +113,7 @@ impl SendQueue {
                     return Err(CallOver);
                 }
                 if st.queued < self.limit {
-                    st.buf.reserve(PREFIX + message.len());
-                    st.buf.put_u8(0);
-                    st.buf.put_u32(message.len() as u32);
-                    st.buf.extend_from_slice(message);
+                    put_frame(&mut st.buf, message);
                     st.queued += 1;
                     let waker = st.body_waker.take();
                     drop(st);
@@ -197,18 +210,21 @@ fn grpc_timeout(deadline: Duration) -> HeaderValue {
     HeaderValue::from_str(&text).expect("digits and a unit letter are a valid header value")
 }
 
-/// Makes a client-streaming call on `channel` whose request body is `body` (framed
-/// messages) and returns the one response message, as `Grpc::client_streaming` would:
-/// a trailers-only error, an error in the trailers, a missing message and transport
-/// failures all come back as a `tonic::Status`.
-pub(crate) async fn client_streaming(
+/// Makes a client-streaming call on `channel` whose request body is `body` (messages in
+/// gRPC framing; an error from it resets the stream) and returns the one response
+/// message, as `Grpc::client_streaming` would: a trailers-only error, an error in the
+/// trailers, a missing message and transport failures all come back as a `tonic::Status`.
+pub(crate) async fn client_streaming<B>(
     mut channel: tonic::transport::Channel,
     path: PathAndQuery,
     deadline: Duration,
     auth: Option<&AsciiMetadataValue>,
-    body: FramedBody,
+    body: B,
     max_response: usize,
-) -> Result<Bytes, tonic::Status> {
+) -> Result<Bytes, tonic::Status>
+where
+    B: http_body::Body<Data = Bytes, Error = tonic::Status> + Send + 'static,
+{
     let uri = Uri::from(path);
     let mut request = http::Request::new(tonic::body::Body::new(body));
     *request.method_mut() = Method::POST;
@@ -310,6 +326,14 @@ mod tests {
         // The reset is the end: nothing after it.
         q.close(true);
         assert!(matches!(poll(&mut body), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn frame_prefixes_the_length_big_endian() {
+        assert_eq!(&frame(b"")[..], &[0, 0, 0, 0, 0]);
+        let big = frame(&[9u8; 0x1_0203]);
+        assert_eq!(&big[..PREFIX], &[0, 0, 1, 2, 3]);
+        assert_eq!(big.len(), PREFIX + 0x1_0203);
     }
 
     #[test]
