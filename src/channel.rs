@@ -859,8 +859,31 @@ impl ClientStream {
     /// Queues one message (the bytes are copied); waits only while the stream's small
     /// buffer is full.
     pub async fn send(&mut self, message: impl AsRef<[u8]>) -> Result<()> {
-        self.same_process()?;
         let message = message.as_ref();
+        if let Some(queue) = self.ready_queue(message)? {
+            if queue.push(message).await.is_ok() {
+                return Ok(());
+            }
+        }
+        self.call_over().await
+    }
+
+    pub fn send_blocking(&mut self, message: impl AsRef<[u8]>) -> Result<()> {
+        let message = message.as_ref();
+        if let Some(queue) = self.ready_queue(message)? {
+            match queue.try_push(message) {
+                Ok(true) => return Ok(()),
+                // Full: wait for room like `send`.
+                Ok(false) => return block_on(self.send(message))?,
+                Err(_) => {}
+            }
+        }
+        block_on(self.call_over())?
+    }
+
+    /// The checks of a send; the queue to use, or `None` when the call is known to be over.
+    fn ready_queue(&self, message: &[u8]) -> Result<Option<&Arc<SendQueue>>> {
+        self.same_process()?;
         if message.len() > u32::MAX as usize {
             return Err(Error::new(
                 Status::InvalidArgument,
@@ -870,14 +893,12 @@ impl ClientStream {
         if self.finished {
             return Err(Error::new(Status::Closed, format!("the stream on {} is already finished", self.method)));
         }
-        if let Some(queue) = &self.queue {
-            if queue.push(message).await.is_ok() {
-                return Ok(());
-            }
-            self.queue = None;
-        }
-        // The call ended before the end of the stream (now or at an earlier send): report
-        // how it ended.
+        Ok(self.queue.as_ref())
+    }
+
+    /// The call ended before the end of the stream (now or at an earlier send): how it ended.
+    async fn call_over(&mut self) -> Result<()> {
+        self.queue = None;
         match self.outcome().await {
             Err(e) => Err(e),
             Ok(_) => Err(Error::new(
@@ -885,10 +906,6 @@ impl ClientStream {
                 format!("the server finished the stream on {} before all messages were sent", self.method),
             )),
         }
-    }
-
-    pub fn send_blocking(&mut self, message: impl AsRef<[u8]>) -> Result<()> {
-        block_on(self.send(message))?
     }
 
     /// Ends the stream and waits for the server's response.

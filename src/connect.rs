@@ -321,8 +321,46 @@ impl AsyncWrite for Recorder {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
-    // No vectored writes: writev(2) raises SIGPIPE when the peer has gone, which kills a C
-    // host that does not ignore it; the plain write path sends with MSG_NOSIGNAL.
+    // Vectored writes send all the TLS records rustls has ready in one system call (one per
+    // record otherwise: four times as many for a busy stream). Not writev(2): it raises
+    // SIGPIPE when the peer has gone, which kills a C host that does not ignore it;
+    // sendmsg(2) with MSG_NOSIGNAL, like the plain write path.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        use std::os::fd::AsRawFd;
+        let tcp = &self.tcp;
+        loop {
+            std::task::ready!(tcp.poll_write_ready(cx))?;
+            match tcp.try_io(tokio::io::Interest::WRITABLE, || send_vectored(tcp.as_raw_fd(), bufs)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+}
+
+/// sendmsg(2) of `bufs` with MSG_NOSIGNAL (a gone peer is EPIPE, never SIGPIPE).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn send_vectored(fd: std::os::fd::RawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    // IoSlice is ABI-compatible with iovec on Unix (documented by std).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(1024) as _;
+    // SAFETY: msg points at `bufs`, which outlive the call; the kernel only reads them.
+    let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
 }
 
 enum Stream {
@@ -675,4 +713,40 @@ fn probe_config() -> Arc<rustls::ClientConfig> {
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec()];
     Arc::new(config)
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::send_vectored;
+    use std::io::{self, IoSlice};
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn vectored_sends_go_out_whole_and_never_raise_sigpipe() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let n = send_vectored(a.as_raw_fd(), &[IoSlice::new(b"ab"), IoSlice::new(b""), IoSlice::new(b"cde")]).unwrap();
+        assert_eq!(n, 5);
+        let mut got = [0u8; 5];
+        io::Read::read_exact(&mut &b, &mut got).unwrap();
+        assert_eq!(&got, b"abcde");
+        drop(b);
+        // In a child with SIGPIPE at its default action (as in a C host): writing to the
+        // closed peer must fail with EPIPE, not kill the process.
+        // SAFETY: the child only calls async-signal-safe functions, then _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+            let r = send_vectored(a.as_raw_fd(), &[IoSlice::new(b"x")]);
+            let code = match r {
+                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => 0,
+                _ => 3,
+            };
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "the child was killed by signal {}", libc::WTERMSIG(status));
+        assert_eq!(libc::WEXITSTATUS(status), 0, "the write did not fail with EPIPE");
+    }
 }

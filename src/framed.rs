@@ -107,24 +107,31 @@ impl SendQueue {
         loop {
             // Registered before the check, so that room made in between is not missed.
             let room = self.room.notified();
-            {
-                let mut st = self.lock();
-                if st.body_gone {
-                    return Err(CallOver);
-                }
-                if st.queued < self.limit {
-                    put_frame(&mut st.buf, message);
-                    st.queued += 1;
-                    let waker = st.body_waker.take();
-                    drop(st);
-                    if let Some(w) = waker {
-                        w.wake();
-                    }
-                    return Ok(());
-                }
+            if self.try_push(message)? {
+                return Ok(());
             }
             room.await;
         }
+    }
+
+    /// [`SendQueue::push`] without waiting: `Ok(false)` when the queue is full. Blocking
+    /// callers use it first, so that the common case needs no async machinery at all.
+    pub(crate) fn try_push(&self, message: &[u8]) -> Result<bool, CallOver> {
+        let mut st = self.lock();
+        if st.body_gone {
+            return Err(CallOver);
+        }
+        if st.queued >= self.limit {
+            return Ok(false);
+        }
+        put_frame(&mut st.buf, message);
+        st.queued += 1;
+        let waker = st.body_waker.take();
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(true)
     }
 
     /// Ends the request: cleanly (`finish`) or with a reset (the stream was dropped).

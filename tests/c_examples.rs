@@ -81,6 +81,40 @@ fn keepalive_reports_status_name_and_message_on_failure() {
 }
 
 #[test]
+fn a_stream_cut_by_the_server_fails_cleanly() {
+    // The server cuts the connection in the middle of a big stream: the C program gets an
+    // error from the stream and exits 1 (no hang, no crash, no signal). The unit test of
+    // connect::send_vectored checks EPIPE-not-SIGPIPE directly.
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let seg = certs.path("big.bin");
+    std::fs::write(&seg, vec![b'x'; 64 * 1024]).unwrap();
+    for _ in 0..3 {
+        server.clear();
+        let child = Command::new(example("report"))
+            .args([seg.to_str().unwrap(), "1000000"])
+            .env_clear()
+            .env("SW_AGENT_COLLECTOR_BACKEND_SERVICES", server.target())
+            .env("SWTLS_CA_DIR", &dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert!(server.wait_until(std::time::Duration::from_secs(20), |r| r.stream_messages >= 50));
+        assert!(server.disconnect_all() >= 1);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "killed by a signal? {:?} {}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+}
+
+#[test]
 fn bad_environment_is_reported() {
     let o = run("keepalive", &["s", "i"], &[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "a:1,,b:2")]);
     assert_eq!(o.status.code(), Some(1));
