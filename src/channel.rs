@@ -870,6 +870,7 @@ impl ClientStream {
 
     pub fn send_blocking(&mut self, message: impl AsRef<[u8]>) -> Result<()> {
         let message = message.as_ref();
+        runtime::blocking_allowed()?;
         if let Some(queue) = self.ready_queue(message)? {
             match queue.try_push(message) {
                 Ok(true) => return Ok(()),

@@ -90,6 +90,14 @@ pub fn runtime() -> &'static Runtime {
 /// Runs a future to completion on the calling thread. Refuses to run inside an async
 /// runtime, where blocking would stall that runtime's worker.
 pub fn block_on<F: Future>(fut: F) -> Result<F::Output> {
+    blocking_allowed()?;
+    Ok(runtime().block_on(fut))
+}
+
+/// Refuses a blocking call inside an async runtime, where blocking would stall that
+/// runtime's worker: also for a call that would not have to wait this time, so that such a
+/// use fails at once rather than now and then.
+pub(crate) fn blocking_allowed() -> Result<()> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::new(
             Status::FailedPrecondition,
@@ -97,5 +105,5 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output> {
              (e.g. tokio::task::spawn_blocking)",
         ));
     }
-    Ok(runtime().block_on(fut))
+    Ok(())
 }

@@ -314,6 +314,11 @@ fn blocking_calls_are_refused_inside_an_async_runtime() {
     let e = rt.block_on(async { ch.unary_blocking(methods::KEEP_ALIVE, ping("a", "b"), None) }).unwrap_err();
     assert_eq!(e.status, Status::FailedPrecondition);
     assert!(e.message.contains("inside an async runtime"), "{}", e.message);
+    // Also a stream send that would find room in the queue (it would not have to wait).
+    let mut stream = ch.open_stream(methods::ECHO_COLLECT, None).unwrap();
+    let e = rt.block_on(async { stream.send_blocking(b"x") }).unwrap_err();
+    assert_eq!(e.status, Status::FailedPrecondition);
+    assert!(e.message.contains("inside an async runtime"), "{}", e.message);
 }
 
 /// After `swtls_set_log_callback` returns, the previous callback is not running anywhere:
