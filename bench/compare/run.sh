@@ -3,7 +3,7 @@
 # grpc-go and grpc-java (Netty), one mutual-TLS sink on 127.0.0.1, the same workloads, in one
 # run. See bench/compare/CLIENTS.md for the clients and bench/compare/run.py for the method.
 #
-#   bash bench/compare/run.sh           full run (about 15 minutes on 2 vCPUs): rewrites the
+#   bash bench/compare/run.sh           full run (about 7 minutes on 2 vCPUs): rewrites the
 #                                       generated section of BENCHMARKS.md and
 #                                       docs/bench/compare.png
 #   bash bench/compare/run.sh --quick   small sizes, one round (CI): report in target/bench-compare/
