@@ -154,11 +154,16 @@ impl SendQueue {
 pub(crate) struct FramedBody {
     queue: Arc<SendQueue>,
     done: bool,
+    /// The last poll found little data and yielded to let more come.
+    yielded: bool,
 }
+
+/// See [`FramedBody`]'s `poll_frame`: smaller pieces wait one scheduler round for more.
+const GATHER_BELOW: usize = 16 * 1024;
 
 impl FramedBody {
     pub(crate) fn new(queue: Arc<SendQueue>) -> FramedBody {
-        FramedBody { queue, done: false }
+        FramedBody { queue, done: false, yielded: false }
     }
 }
 
@@ -173,6 +178,18 @@ impl http_body::Body for FramedBody {
         }
         let mut st = this.queue.lock();
         if !st.buf.is_empty() {
+            // Less than a TLS record's worth and the caller still sending: let it add more
+            // first, once (a trip through the scheduler, a few microseconds). The transport
+            // otherwise takes every message as it comes, one system call each: with a caller
+            // a little slower than the transport (a cgo or JNI call per message) that was
+            // 2.6 times as many sendmsg calls, and a third more CPU, for the same stream.
+            if st.buf.len() < GATHER_BELOW && st.end == End::Open && st.queued < this.queue.limit && !this.yielded {
+                this.yielded = true;
+                drop(st);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            this.yielded = false;
             let data = st.buf.split().freeze();
             st.queued = 0;
             drop(st);
@@ -269,8 +286,14 @@ mod tests {
     use http_body::Body;
     use std::task::Poll;
 
+    /// One poll of the body, as the transport makes them: a body that yields to gather
+    /// more data is polled again (it woke itself).
     fn poll(body: &mut FramedBody) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
-        Pin::new(body).poll_frame(&mut Context::from_waker(Waker::noop()))
+        let mut cx = Context::from_waker(Waker::noop());
+        match Pin::new(&mut *body).poll_frame(&mut cx) {
+            Poll::Pending if body.yielded => Pin::new(body).poll_frame(&mut cx),
+            r => r,
+        }
     }
 
     #[tokio::test]
@@ -289,6 +312,28 @@ mod tests {
         q.close(true);
         assert!(matches!(poll(&mut body), Poll::Ready(None)));
         assert!(body.is_end_stream());
+    }
+
+    #[tokio::test]
+    async fn a_small_piece_waits_one_round_for_more_and_a_big_one_does_not() {
+        let q = SendQueue::new(64);
+        let mut body = FramedBody::new(q.clone());
+        let mut cx = Context::from_waker(Waker::noop());
+        q.push(b"small").await.unwrap();
+        assert!(Pin::new(&mut body).poll_frame(&mut cx).is_pending(), "first poll gathers");
+        q.push(b"more").await.unwrap();
+        let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) else { panic!("second poll sends") };
+        assert_eq!(frame.into_data().unwrap().len(), 2 * PREFIX + 9);
+        q.push(&[0u8; GATHER_BELOW]).await.unwrap();
+        assert!(
+            matches!(Pin::new(&mut body).poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))),
+            "a record's worth goes at once"
+        );
+        // After finish nothing waits.
+        q.push(b"last").await.unwrap();
+        q.close(true);
+        assert!(matches!(Pin::new(&mut body).poll_frame(&mut cx), Poll::Ready(Some(Ok(_)))));
+        assert!(matches!(Pin::new(&mut body).poll_frame(&mut cx), Poll::Ready(None)));
     }
 
     #[tokio::test]
