@@ -277,22 +277,7 @@ impl Channel {
         let body = FramedBody::new(queue.clone());
         let method_owned = method.to_string();
         let idx = proc.current_index();
-        let task = runtime().spawn(async move {
-            let started = Instant::now();
-            let channel = proc.channel(idx)?;
-            let call =
-                framed::client_streaming(channel, path, deadline, proc.shared.auth.as_ref(), body, MAX_RESPONSE_BYTES);
-            let result = match tokio::time::timeout(deadline, call).await {
-                Ok(Ok(resp)) => Ok(resp),
-                Ok(Err(status)) if timed_out(&status) => Err(proc.deadline_error(&method_owned, deadline, idx)),
-                Ok(Err(status)) => Err(proc.explain(idx, &status, &method_owned, started).await.0),
-                Err(_) => Err(proc.deadline_error(&method_owned, deadline, idx)),
-            };
-            if let Err(e) = &result {
-                proc.after_failure(idx, e);
-            }
-            result
-        });
+        let task = runtime().spawn(async move { proc.client_stream(idx, path, &method_owned, body, deadline).await });
         Ok(ClientStream {
             queue: Some(queue),
             finished: false,
@@ -567,8 +552,38 @@ impl Proc {
             .into_inner())
     }
 
-    /// One client stream of the reporter on backend `idx`: sends what `body` yields and
-    /// returns how the server answered.
+    /// One client-streaming call on backend `idx` (a [`ClientStream`] or a reporter
+    /// stream): sends what `body` yields (messages in gRPC framing) and returns the
+    /// server's answer. A failure comes back classified, and counts against the backend.
+    pub(crate) async fn client_stream<B>(
+        &self,
+        idx: usize,
+        path: PathAndQuery,
+        method: &str,
+        body: B,
+        deadline: Duration,
+    ) -> Result<Bytes>
+    where
+        B: http_body::Body<Data = Bytes, Error = tonic::Status> + Send + 'static,
+    {
+        let started = Instant::now();
+        let channel = self.channel(idx)?;
+        let (metadata, _, ()) = self.request((), deadline).into_parts();
+        let call = framed::client_streaming(channel, path, metadata, body, MAX_RESPONSE_BYTES);
+        let result = match tokio::time::timeout(deadline, call).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(status)) if timed_out(&status) => Err(self.deadline_error(method, deadline, idx)),
+            Ok(Err(status)) => Err(self.explain(idx, &status, method, started).await.0),
+            Err(_) => Err(self.deadline_error(method, deadline, idx)),
+        };
+        if let Err(e) = &result {
+            self.after_failure(idx, e);
+        }
+        result
+    }
+
+    /// One client stream of the reporter on backend `idx`: [`Proc::client_stream`], and
+    /// an answer marks the backend up.
     pub(crate) async fn report_stream<B>(
         &self,
         idx: usize,
@@ -580,29 +595,9 @@ impl Proc {
     where
         B: http_body::Body<Data = Bytes, Error = tonic::Status> + Send + 'static,
     {
-        let started = Instant::now();
-        let channel = self.channel(idx)?;
-        let call = framed::client_streaming(
-            channel,
-            path.clone(),
-            deadline,
-            self.shared.auth.as_ref(),
-            body,
-            MAX_RESPONSE_BYTES,
-        );
-        match tokio::time::timeout(deadline, call).await {
-            Ok(Ok(_)) => {
-                self.targets[idx].health.mark_up();
-                Ok(())
-            }
-            Ok(Err(status)) if timed_out(&status) => Err(self.deadline_error(method, deadline, idx)),
-            Ok(Err(status)) => {
-                let (e, _) = self.explain(idx, &status, method, started).await;
-                self.after_failure(idx, &e);
-                Err(e)
-            }
-            Err(_) => Err(self.deadline_error(method, deadline, idx)),
-        }
+        self.client_stream(idx, path.clone(), method, body, deadline).await?;
+        self.targets[idx].health.mark_up();
+        Ok(())
     }
 
     fn deadline_error(&self, method: &str, deadline: Duration, idx: usize) -> Error {

@@ -14,13 +14,12 @@
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, Uri, Version};
 use http_body::Frame;
-use tonic::metadata::AsciiMetadataValue;
+use tonic::metadata::MetadataMap;
 use tower::{Service, ServiceExt};
 
 use crate::codec::RawCodec;
@@ -227,22 +226,15 @@ impl Drop for FramedBody {
     }
 }
 
-/// The `grpc-timeout` header value for `deadline` (at most 8 digits and a unit).
-fn grpc_timeout(deadline: Duration) -> HeaderValue {
-    let ms = deadline.as_millis().max(1);
-    let text = if ms <= 99_999_999 { format!("{ms}m") } else { format!("{}S", deadline.as_secs().min(99_999_999)) };
-    HeaderValue::from_str(&text).expect("digits and a unit letter are a valid header value")
-}
-
-/// Makes a client-streaming call on `channel` whose request body is `body` (messages in
-/// gRPC framing; an error from it resets the stream) and returns the one response
-/// message, as `Grpc::client_streaming` would: a trailers-only error, an error in the
-/// trailers, a missing message and transport failures all come back as a `tonic::Status`.
+/// Makes a client-streaming call on `channel` whose request carries `metadata` (the
+/// deadline and token, as for every call) and whose body is `body` (messages in gRPC
+/// framing; an error from it resets the stream), and returns the one response message, as
+/// `Grpc::client_streaming` would: a trailers-only error, an error in the trailers, a
+/// missing message and transport failures all come back as a `tonic::Status`.
 pub(crate) async fn client_streaming<B>(
     mut channel: tonic::transport::Channel,
     path: PathAndQuery,
-    deadline: Duration,
-    auth: Option<&AsciiMetadataValue>,
+    metadata: MetadataMap,
     body: B,
     max_response: usize,
 ) -> Result<Bytes, tonic::Status>
@@ -254,15 +246,10 @@ where
     *request.method_mut() = Method::POST;
     *request.uri_mut() = uri;
     *request.version_mut() = Version::HTTP_2;
+    *request.headers_mut() = metadata.into_headers();
     let headers = request.headers_mut();
     headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
     headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    headers.insert("grpc-timeout", grpc_timeout(deadline));
-    if let Some(token) = auth {
-        let value = HeaderValue::from_bytes(token.as_encoded_bytes())
-            .map_err(|_| tonic::Status::internal("the authentication token is not a valid header value"))?;
-        headers.insert("authentication", value);
-    }
     let transport = |e: tonic::transport::Error| tonic::Status::from_error(Box::new(e));
     let channel = channel.ready().await.map_err(transport)?;
     let response = channel.call(request).await.map_err(transport)?;
@@ -285,6 +272,7 @@ mod tests {
     use super::*;
     use http_body::Body;
     use std::task::Poll;
+    use std::time::Duration;
 
     /// One poll of the body, as the transport makes them: a body that yields to gather
     /// more data is polled again (it woke itself).
@@ -386,12 +374,5 @@ mod tests {
         let big = frame(&[9u8; 0x1_0203]);
         assert_eq!(&big[..PREFIX], &[0, 0, 1, 2, 3]);
         assert_eq!(big.len(), PREFIX + 0x1_0203);
-    }
-
-    #[test]
-    fn grpc_timeout_fits_eight_digits() {
-        assert_eq!(grpc_timeout(Duration::from_millis(30_000)), "30000m");
-        assert_eq!(grpc_timeout(Duration::from_micros(10)), "1m");
-        assert_eq!(grpc_timeout(Duration::from_secs(4_294_967)), "4294967S");
     }
 }

@@ -46,7 +46,8 @@ fn request_headers_carry_the_deadline_and_the_token() {
     stream.send_blocking(b"x").unwrap();
     assert_eq!(&stream.finish_blocking().unwrap()[..], b"1 1");
     let call = server.received().calls.into_iter().find(|c| c.method == methods::ECHO_COLLECT).unwrap();
-    assert_eq!(call.grpc_timeout.as_deref(), Some("2500m"));
+    // tonic's encoding of 2.5 s (the most precise unit within 8 digits), as unary calls send it.
+    assert_eq!(call.grpc_timeout.as_deref(), Some("2500000u"));
     assert_eq!(call.authentication.as_deref(), Some("s3cret"));
     assert!(call.user_agent.unwrap_or_default().contains("swtls/"));
 }
