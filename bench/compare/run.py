@@ -189,7 +189,6 @@ class Harness:
         suites = set(re.findall(r"cipher=(\S+)", "\n".join(lines)))
         if suites - {SUITE}:
             raise BenchError(f"{name}: negotiated {sorted(suites)}, not only {SUITE}")
-        r = run["result"]
         if workload == "stream":
             done = [ln for ln in lines if ln.startswith("stream completed: /swtls.test.Echo/collect ")]
             if not done:
@@ -265,7 +264,7 @@ class Harness:
 # Figures
 
 
-def figures(runs: list, params: dict, clients: list) -> dict:
+def figures(runs: list, clients: list) -> dict:
     """{client: {figure: [value per round]}} plus the pipe under "tls-pipe"."""
     out = {c: {} for c in clients + ["tls-pipe"]}
 
@@ -586,7 +585,7 @@ def main() -> int:
     info["load_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     info["duration_min"] = (time.monotonic() - started) / 60
     info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    fig = figures(h.runs, params, args.clients)
+    fig = figures(h.runs, args.clients)
     raw = [{k: v for k, v in run.items() if k not in ("samples", "stderr")} for run in h.runs]
     (OUT / "results.json").write_text(json.dumps({"params": params, "machine": info, "runs": raw}, indent=1))
     chart(fig, params, args.clients, chart_path)
