@@ -157,6 +157,9 @@ impl Channel {
         let plan = tls::plan(config)?;
         let tls = ClientTls::load(&plan)?;
         info!("swtls channel to {}: {}", list(&config.backends), plan.reason);
+        if let Some(warning) = tls::plaintext_token_warning(&plan, config) {
+            warn!("{warning}");
+        }
         let auth = match &config.authentication {
             Some(t) => Some(AsciiMetadataValue::try_from(t.as_str()).map_err(|_| {
                 Error::new(
@@ -365,7 +368,7 @@ impl Proc {
             let target = Arc::new(Target::new(
                 backend.clone(),
                 shared.server_name_override.clone().unwrap_or_else(|| backend.host.clone()),
-                shared.tls.clone(),
+                shared.tls.as_ref().map(ClientTls::for_process),
                 shared.plan.reason.clone(),
                 links.clone(),
             ));

@@ -319,6 +319,9 @@ fn run_inner(opts: &CheckOptions) -> Report {
     };
     report.mode = Some(plan.mode);
     report.reason = Some(plan.reason.clone());
+    if let Some(warning) = tls::plaintext_token_warning(&plan, &config) {
+        warn!("{warning}");
+    }
     let client_tls = match ClientTls::load(&plan) {
         Ok(t) => t,
         Err(e) => {
@@ -334,7 +337,7 @@ fn run_inner(opts: &CheckOptions) -> Report {
 }
 
 fn shown_value(key: &str, value: &str) -> String {
-    if key == "agent.authentication" && !value.is_empty() {
+    if crate::config::is_secret_key(key) && !value.is_empty() {
         "(set, not shown)".to_string()
     } else {
         value.to_string()
@@ -821,7 +824,7 @@ async fn direct_connection(
         return Ok((Step::Ok(addr.to_string()), None));
     };
 
-    let (config, auth) = tls.for_connection();
+    let (config, auth) = tls.for_connection().await;
     // Observe whether the server asks for a client certificate (the library's resolver
     // records it only when none is configured).
     let observer = Arc::new(ObserveClientAuth { inner: auth.clone(), asked: AtomicBool::new(false) });

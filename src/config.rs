@@ -109,6 +109,9 @@ pub struct Config {
     pub check_interval: Duration,
     pub target_name_override: Option<String>,
     pub ca_dir: PathBuf,
+    /// `ca_dir` was set explicitly (`agent.ca_dir` / `SWTLS_CA_DIR`): then it must exist,
+    /// and a missing folder is an error rather than "no ca.crt, plaintext".
+    pub ca_dir_explicit: bool,
     /// Reporter queue bound per method, in messages.
     pub report_queue_messages: usize,
     /// Reporter queue bound per method, in bytes.
@@ -134,6 +137,7 @@ impl fmt::Debug for Config {
             .field("check_interval", &self.check_interval)
             .field("target_name_override", &self.target_name_override)
             .field("ca_dir", &self.ca_dir)
+            .field("ca_dir_explicit", &self.ca_dir_explicit)
             .field("report_queue_messages", &self.report_queue_messages)
             .field("report_queue_bytes", &self.report_queue_bytes)
             .finish()
@@ -153,6 +157,7 @@ impl Default for Config {
             check_interval: Duration::from_secs(30),
             target_name_override: None,
             ca_dir: PathBuf::from("ca"),
+            ca_dir_explicit: false,
             report_queue_messages: DEFAULT_REPORT_QUEUE_MESSAGES,
             report_queue_bytes: DEFAULT_REPORT_QUEUE_BYTES,
         }
@@ -218,6 +223,14 @@ fn parse_token(key: &str, value: &str) -> Result<Option<String>> {
     Ok(Some(value.to_string()))
 }
 
+/// True for a key whose value must never be shown: the token, however it is spelled (its
+/// key or environment variable name in any case, with `.` or `_`), and anything else
+/// whose name says it is a credential — also when it is misspelled and so refused.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.trim().to_ascii_lowercase().replace(['_', '-'], ".");
+    ["auth", "token", "secret", "password", "passwd", "credential"].iter().any(|w| k.contains(w))
+}
+
 impl Config {
     /// Sets one key. Unknown keys and values that do not parse are errors naming them.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
@@ -231,7 +244,11 @@ impl Config {
             "collector.grpc_upstream_timeout" => self.upstream_timeout = parse_seconds(key, value)?,
             "collector.grpc_channel_check_interval" => self.check_interval = parse_seconds(key, value)?,
             "agent.ssl_target_name_override" => self.target_name_override = parse_server_name(key, value)?,
-            "agent.ca_dir" => self.ca_dir = parse_path(value).unwrap_or_else(|| PathBuf::from("ca")),
+            "agent.ca_dir" => {
+                let dir = parse_path(value);
+                self.ca_dir_explicit = dir.is_some();
+                self.ca_dir = dir.unwrap_or_else(|| PathBuf::from("ca"));
+            }
             "swtls.report_queue_messages" => self.report_queue_messages = parse_count(key, value, 1, 10_000_000)?,
             "swtls.report_queue_bytes" => self.report_queue_bytes = parse_count(key, value, 1024, 1 << 30)?,
             _ => {

@@ -583,7 +583,7 @@ pub(crate) async fn connect(target: &Arc<Target>) -> Result<Conn, Error> {
     let tcp = tcp_connect(target).await?;
     let (tls_config, client_auth) = match &target.tls {
         Some(tls) => {
-            let (c, a) = tls.for_connection();
+            let (c, a) = tls.for_connection().await;
             (Some(c), Some(a))
         }
         None => (None, None),
@@ -640,7 +640,7 @@ pub async fn probe(target: &Arc<Target>) -> Option<Error> {
                 looks_like_tls(&watch.first()).then(|| watch.explain(None))
             }
             Some(tls) => {
-                let (config, auth) = tls.for_connection();
+                let (config, auth) = tls.for_connection().await;
                 let watch = Watch::new(target, Some(auth));
                 let rec = Recorder { tcp, watch: watch.clone() };
                 let mut stream =

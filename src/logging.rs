@@ -1,9 +1,9 @@
 //! Log routing: messages go to a host-supplied callback, or, without one, warnings and
 //! errors go to stderr. Private keys and tokens are never part of a message.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_void, CString};
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 /// Severity of a log message.
 #[repr(C)]
@@ -72,6 +72,38 @@ static CALLS_DONE: Condvar = Condvar::new();
 thread_local! {
     /// How many sink calls this thread is inside (a sink may itself replace the sink).
     static IN_SINK: Cell<u32> = const { Cell::new(0) };
+    /// The logging locks, held by the forking thread from just before `fork()` until just
+    /// after it (see [`before_fork`]).
+    static HELD_FOR_FORK: RefCell<Option<ForkGuards>> = const { RefCell::new(None) };
+}
+
+type ForkGuards = (RwLockWriteGuard<'static, Logger>, MutexGuard<'static, Vec<(u64, usize)>>);
+
+/// `pthread_atfork` prepare handler: takes the logging locks so that no library thread
+/// holds one at the moment of `fork()` (the child would inherit it locked, with no thread
+/// left to release it). They are only ever held for a few instructions, never while a
+/// host callback runs, so this waits for nothing that could wait for the forking thread.
+pub(crate) fn before_fork() {
+    let logger = LOGGER.write().unwrap_or_else(|e| e.into_inner());
+    let calls = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = HELD_FOR_FORK.try_with(|h| *h.borrow_mut() = Some((logger, calls)));
+}
+
+/// `pthread_atfork` parent handler: releases what [`before_fork`] took.
+pub(crate) fn after_fork_in_parent() {
+    let _ = HELD_FOR_FORK.try_with(|h| drop(h.borrow_mut().take()));
+}
+
+/// `pthread_atfork` child handler: the calls of the parent's threads that were in progress
+/// do not exist in the child, so a replacement of the sink there must not wait for them.
+pub(crate) fn after_fork_in_child() {
+    let _ = HELD_FOR_FORK.try_with(|h| {
+        if let Some((logger, mut calls)) = h.borrow_mut().take() {
+            calls.clear();
+            drop(calls);
+            drop(logger);
+        }
+    });
 }
 
 fn replace_sink(sink: Sink, max: LogLevel) {
@@ -82,7 +114,7 @@ fn replace_sink(sink: Sink, max: LogLevel) {
         l.epoch += 1;
         l.epoch - 1
     };
-    if IN_SINK.with(|c| c.get()) > 0 {
+    if IN_SINK.try_with(|c| c.get()).unwrap_or(0) > 0 {
         return; // called from a sink: it cannot wait for itself
     }
     let mut calls = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
@@ -117,14 +149,14 @@ impl InFlight {
             Some((_, n)) => *n += 1,
             None => calls.push((epoch, 1)),
         }
-        IN_SINK.with(|c| c.set(c.get() + 1));
+        let _ = IN_SINK.try_with(|c| c.set(c.get() + 1));
         InFlight(epoch)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        IN_SINK.with(|c| c.set(c.get().saturating_sub(1)));
+        let _ = IN_SINK.try_with(|c| c.set(c.get().saturating_sub(1)));
         let mut calls = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = calls.iter().position(|(e, _)| *e == self.0) {
             calls[i].1 -= 1;

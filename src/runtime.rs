@@ -9,6 +9,10 @@
 //! tagged with the generation it was built in and rebuilt lazily when that no longer
 //! matches. The parent's state is leaked in the child, never used nor dropped there (its
 //! locks may be held by threads that no longer exist, its tasks belong to a dead runtime).
+//! State shared by every generation is either lock-free, seeded into the child's own
+//! copy without waiting (a channel's TLS material, `tls::ClientTls::for_process`), or
+//! held only for a few instructions and taken by the prepare handler around `fork()`
+//! (the logging locks), so nothing a library thread holds at fork time blocks the child.
 
 use crate::error::{Error, Result, Status};
 use std::future::Future;
@@ -27,16 +31,27 @@ struct ProcessRuntime {
     runtime: Runtime,
 }
 
+extern "C" fn before_fork() {
+    crate::logging::before_fork();
+}
+
+extern "C" fn after_fork_in_parent() {
+    crate::logging::after_fork_in_parent();
+}
+
 extern "C" fn after_fork_in_child() {
-    // Only an atomic increment: async-signal-safe, as a fork handler must be.
+    // An atomic increment, and the logging locks taken before the fork released: no
+    // allocation, no lock that another thread could hold.
     GENERATION.fetch_add(1, Ordering::SeqCst);
+    crate::logging::after_fork_in_child();
 }
 
 fn register_fork_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // glibc ties the handler to this shared object and drops it on dlclose.
-        let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        let rc =
+            unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork_in_parent), Some(after_fork_in_child)) };
         if rc != 0 {
             warn!("pthread_atfork failed ({rc}): a channel used after fork() in a child process will not work");
         }

@@ -199,6 +199,39 @@ fn set_applies_after_the_environment_and_in_order() {
     assert_eq!(json["backends"][0]["backend"], server.target());
 }
 
+/// Issue 11, item 6: the token is never printed, whichever spelling, source or format.
+#[test]
+fn the_token_is_never_printed_whichever_spelling_or_source() {
+    let server = plaintext_server();
+    let dir = tempfile::tempdir().unwrap();
+    let token = "tok-3f9a1c-never-shown";
+    let spellings = [
+        format!("SW_AGENT_AUTHENTICATION={token}"),
+        format!("sw_agent_authentication={token}"),
+        format!("Agent.Authentication={token}"),
+        format!("agent.authentication ={token}"),
+        format!("agent_authentication={token}"),
+    ];
+    for set in &spellings {
+        let run =
+            swtls(&["check", "--set", &format!("collector.backend_service={}", server.target()), "--set", set], &[]);
+        let json = swtls(
+            &["check", "--json", "--set", &format!("collector.backend_service={}", server.target()), "--set", set],
+            &[],
+        );
+        for r in [&run, &json] {
+            assert!(!r.stdout.contains(token) && !r.stderr.contains(token), "--set {set} shows the token: {r:?}");
+            assert!(r.stdout.contains("(set, not shown)"), "--set {set}: {r:?}");
+        }
+    }
+    // From the environment, and with a plaintext channel (which warns without the value).
+    let env = [("SW_AGENT_AUTHENTICATION", token), ("SWTLS_CA_DIR", dir.path().to_str().unwrap())];
+    let (run, json) = check(&server.target(), dir.path(), &[], &env);
+    assert_ok(&run, &json, &["agent.authentication = (set, not shown)", "token travels in clear"]);
+    assert!(!run.stdout.contains(token) && !run.stderr.contains(token), "{run:?}");
+    assert!(!json.to_string().contains(token), "{json}");
+}
+
 #[test]
 fn several_backends_are_each_checked() {
     let server = plaintext_server();

@@ -8,14 +8,14 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn a_channel_keeps_working_in_a_forked_child_and_the_parent_is_unaffected() {
+/// Compiles `tests/c/NAME.c` against the release library; returns the executable.
+fn build_c(name: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = root.join("target/release");
     assert!(lib.join("libswtls.so").exists(), "target/release/libswtls.so is missing: run `make examples` first");
     let out_dir = root.join("target/c-tests");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let exe = out_dir.join("fork");
+    let exe = out_dir.join(name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     let built = Command::new(&cc)
         .args(["-O1", "-g", "-Wall", "-Wextra", "-Werror", "-std=c11", "-pthread"])
@@ -23,13 +23,19 @@ fn a_channel_keeps_working_in_a_forked_child_and_the_parent_is_unaffected() {
         .arg(format!("-I{}", root.join("examples/c").display()))
         .arg("-o")
         .arg(&exe)
-        .arg(root.join("tests/c/fork.c"))
+        .arg(root.join(format!("tests/c/{name}.c")))
         .arg(format!("-L{}", lib.display()))
         .arg("-lswtls")
         .arg(format!("-Wl,-rpath,{}", lib.display()))
         .output()
         .unwrap();
     assert!(built.status.success(), "{cc} failed: {}", String::from_utf8_lossy(&built.stderr));
+    exe
+}
+
+#[test]
+fn a_channel_keeps_working_in_a_forked_child_and_the_parent_is_unaffected() {
+    let exe = build_c("fork");
 
     let certs = Certs::new();
     let server = mtls_server(&certs);
@@ -61,4 +67,26 @@ fn a_channel_keeps_working_in_a_forked_child_and_the_parent_is_unaffected() {
     assert_eq!(ids.len(), 4 * count);
     // The child made its own connection (the parent's is not shared across the fork).
     assert!(server.received().tls_handshakes_ok >= 2, "{:?}", server.received().tls_handshakes_ok);
+}
+
+/// Issue 11, item 1: a fork while a library thread is inside a slow log callback right
+/// after a CA rotation. The child's call keeps its deadline and it can replace the callback.
+#[test]
+fn a_fork_during_a_slow_log_callback_after_rotation_does_not_block_the_child() {
+    let exe = build_c("fork_log");
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let out = Command::new(&exe)
+        .env_clear()
+        .env("SW_AGENT_COLLECTOR_BACKEND_SERVICES", server.target())
+        .env("SWTLS_CA_DIR", &dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    assert!(stdout.contains("child: keepAlive OK") && stdout.contains("parent: ok, child: ok"), "{stdout}");
+    // Both processes' keepAlives arrived.
+    assert_eq!(server.received().pings.len(), 2);
 }

@@ -132,3 +132,108 @@ fn a_broken_new_file_keeps_the_old_material_and_says_why() {
     ch.unary_blocking(methods::KEEP_ALIVE, ping("fixed", "1"), None).unwrap();
     assert_eq!(second.received().handshakes[0].client_certs[0], other.client.cert_der());
 }
+
+#[test]
+fn a_rewrite_in_two_steps_is_picked_up_once_complete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = CertSet::generate(&tmp.path().join("old"), LOCAL_NAMES).unwrap();
+    let new = CertSet::generate(&tmp.path().join("new"), LOCAL_NAMES).unwrap();
+    let both = tmp.path().join("both.crt");
+    write_ca_bundle(&both, &[&old.ca, &new.ca]).unwrap();
+    // A plain folder whose files are rewritten in place (truncate, write), not swapped.
+    let dir = tmp.path().join("ca");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in agent_files(read(&old.ca_cert), &old) {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let first = server(&old, &both, "127.0.0.1:0".parse().unwrap());
+    let ch = Channel::new(&config(&first.addr().to_string(), &dir, &[])).unwrap();
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("two-step", "0"), None).unwrap();
+
+    // Step 1: the new certificate, and half of the new key.
+    let key = read(&new.client_key);
+    std::fs::write(dir.join("client.crt"), read(&new.client_cert)).unwrap();
+    std::fs::write(dir.join("client.pem"), &key[..key.len() / 2]).unwrap();
+    let logs = capture_logs(LogLevel::Info);
+    first.disconnect_all();
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("two-step", "1"), None).unwrap();
+    assert_eq!(logs.matching("keeping the previous certificates").len(), 1);
+
+    // Step 2: the rest of the key. The next connection loads the complete files.
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("client.pem"))
+        .unwrap()
+        .write_all(&key[key.len() / 2..])
+        .unwrap();
+    first.disconnect_all();
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("two-step", "2"), None).unwrap();
+    assert_eq!(logs.matching("changed on disk").len(), 1, "{:?}", logs.lines.lock().unwrap());
+    let handshakes = first.received().handshakes;
+    assert_eq!(handshakes.len(), 3);
+    assert_eq!(handshakes[1].client_certs[0], old.client.cert_der(), "the half-written key kept the old pair");
+    assert_eq!(handshakes[2].client_certs[0], new.client.cert_der(), "the complete files are in use");
+}
+
+/// The files are read off the runtime's worker threads: connections whose files block on
+/// read (here a FIFO with no writer, standing in for a hung network filesystem) stall only
+/// themselves; every other channel's calls and every deadline go on.
+#[test]
+fn a_blocking_read_of_the_files_does_not_stall_the_runtime() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let set = CertSet::generate(&tmp.path().join("set"), LOCAL_NAMES).unwrap();
+    let tls_server = server(&set, &set.ca_cert, "127.0.0.1:0".parse().unwrap());
+    // More stuck channels than the runtime has worker threads.
+    let mut stuck = Vec::new();
+    for i in 0..4 {
+        let dir = tmp.path().join(format!("ca{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in agent_files(read(&set.ca_cert), &set) {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        let ch = Channel::new(&config(&tls_server.target(), &dir, &[])).unwrap();
+        std::fs::remove_file(dir.join("ca.crt")).unwrap();
+        let fifo = std::ffi::CString::new(dir.join("ca.crt").to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        stuck.push((dir, ch));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, (_, ch)) in stuck.iter().enumerate() {
+        let (ch, tx) = (ch.clone(), tx.clone());
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            let r = ch.unary_blocking(methods::KEEP_ALIVE, ping("stuck", &i.to_string()), Some(Duration::from_secs(2)));
+            tx.send((r.map(|_| ()), t0.elapsed())).unwrap();
+        });
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // Another channel works meanwhile.
+    let plain = plaintext_server();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let other = Channel::new(&config(&plain.target(), &empty, &[])).unwrap();
+    let t0 = Instant::now();
+    let r = other.unary_blocking(methods::KEEP_ALIVE, ping("other", "1"), Some(Duration::from_secs(5)));
+    let other_took = t0.elapsed();
+    // The stuck calls end at their deadline.
+    let mut ended = Vec::new();
+    for _ in 0..stuck.len() {
+        ended.push(rx.recv_timeout(Duration::from_secs(10)));
+    }
+    // Release the readers (a writer opens each FIFO), so the test's process can end.
+    for (dir, _) in &stuck {
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(dir.join("ca.crt")) {
+            use std::io::Write;
+            let _ = f.write_all(&read(&set.ca_cert));
+        }
+    }
+    r.unwrap_or_else(|e| panic!("a call on another channel failed while files blocked: {e}"));
+    assert!(other_took < Duration::from_secs(5), "{other_took:?}");
+    for e in ended {
+        let (r, took) = e.expect("a call whose files block did not end at its deadline");
+        assert_eq!(r.unwrap_err().status, swtls::Status::DeadlineExceeded);
+        assert!(took < Duration::from_secs(4), "{took:?}");
+    }
+}
