@@ -14,6 +14,9 @@
 //! - the leaf has no subjectAltName extension at all (whatever it holds) and the expected
 //!   server name equals its subject CN exactly; a CN with a wildcard never matches. A leaf
 //!   with a subjectAltName is matched by WebPKI alone: its refusal stands.
+//!
+//! The caller also refuses a leaf with the configured client certificate's public key
+//! (`verify.rs`), on the strict path too.
 
 use super::der;
 use rustls::crypto::WebPkiSupportedAlgorithms;
