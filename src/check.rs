@@ -263,7 +263,10 @@ pub fn run(opts: &CheckOptions) -> Report {
     );
     let mut report = run_inner(opts);
     crate::logging::set_c_callback(None, std::ptr::null_mut(), LogLevel::Warn);
-    report.library_warnings = std::mem::take(&mut *captured.lock().unwrap_or_else(|p| p.into_inner()));
+    // The direct handshake and the channel each verify the server: each warning once.
+    let mut seen = std::collections::HashSet::new();
+    let logged = std::mem::take(&mut *captured.lock().unwrap_or_else(|p| p.into_inner()));
+    report.library_warnings = logged.into_iter().filter(|w| seen.insert(w.clone())).collect();
     report
 }
 

@@ -259,6 +259,31 @@ fn legacy_v1_certificate_is_described() {
     assert!(json["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("X.509 v1")));
 }
 
+#[test]
+fn legacy_server_certificate_with_the_client_certificates_subject_is_a_warning() {
+    // SkyWalking's script's default set: v1 server and client certificates, both
+    // CN=localhost, from one CA. It works, and check says why that is risky.
+    let certs = Certs::new();
+    let server_cert = certs.set.ca.issue_v1_leaf(&CertOptions::new("localhost")).unwrap();
+    server_cert.write_cert(certs.path("server.crt")).unwrap();
+    server_cert.key().write_pem(certs.path("server.pem"), KeyFormat::Pkcs8).unwrap();
+    let server =
+        BlockingCollector::start(CollectorOptions::tls(certs.path("server.crt"), certs.path("server.pem"))).unwrap();
+    let dir = certs.agent_dir("ca", &["ca.crt"]);
+    let client = certs.set.ca.issue_v1_leaf(&CertOptions::new("localhost")).unwrap();
+    client.write_cert(dir.join("client.crt")).unwrap();
+    client.key().write_pem(dir.join("client.pem"), KeyFormat::Pkcs8).unwrap();
+    let (run, json) = check(&format!("localhost:{}", server.addr().port()), &dir, &[], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let warnings: Vec<&str> = json["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    let shared: Vec<&&str> = warnings.iter().filter(|w| w.contains("same subject")).collect();
+    assert_eq!(shared.len(), 1, "{warnings:#?}");
+    for f in ["CN=localhost", "any holder of a client certificate from that CA", "swtls certs --out DIR"] {
+        assert!(shared[0].contains(f), "lacks '{f}': {}", shared[0]);
+    }
+    assert!(run.stdout.contains("any holder of a client certificate from that CA"), "{run:?}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Bad input: configuration
 

@@ -70,11 +70,18 @@ struct Script {
 impl Script {
     /// CA, a v1 server leaf (CN=localhost) and a v1 client leaf, the script's way.
     fn new() -> Script {
+        Script::with_client_cn("skywalking-agent")
+    }
+    /// The script's default set: the client certificate gets the server's CN too.
+    fn default_set() -> Script {
+        Script::with_client_cn("localhost")
+    }
+    fn with_client_cn(client_cn: &str) -> Script {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
         script_ca(d);
         script_leaf(d, d, "server", "localhost", "365");
-        script_leaf(d, d, "client", "skywalking-agent", "365");
+        script_leaf(d, d, "client", client_cn, "365");
         assert_eq!(version_of(&d.join("server.crt")), "Version: 1 (0x0)");
         Script { tmp }
     }
@@ -153,6 +160,67 @@ fn script_certificates_work_with_mutual_tls_against_the_tonic_collector() {
         warned[0]
     );
     assert_eq!(server.received().pings.len(), 4);
+    // The client certificate's subject (CN=skywalking-agent) is not the server's.
+    assert!(logs.matching("same subject").iter().all(|m| !m.contains(&ca)), "{:?}", logs.matching("same subject"));
+}
+
+#[test]
+fn script_default_set_an_agents_own_client_certificate_is_never_a_server() {
+    // The script's default set gives the client certificate the server's CN (localhost):
+    // a v1 certificate for the expected name, signed by the configured CA. Whoever has an
+    // agent's client.crt and client.pem (every agent host) serves them as the backend.
+    let s = Script::default_set();
+    let server = s.tls_server("client.crt", "client.pem");
+    let dir = s.agent_dir("agent", Some(("client.crt", "client.pem")));
+    let ch = Channel::new(&config(&format!("localhost:{}", server.addr().port()), &dir, &[])).unwrap();
+    assert_eq!(ch.tls_mode(), swtls::TlsMode::MutualTls);
+    let client_crt = dir.join("client.crt").display().to_string();
+    assert_err(
+        ch.unary_blocking(methods::KEEP_ALIVE, ping("a", "b"), None),
+        Status::TlsBadCertificate,
+        &["public key of this agent's own client certificate", &client_crt, "swtls certs --out DIR --server-name NAME"],
+    );
+    assert!(server.received().pings.is_empty(), "{:?}", server.received());
+}
+
+#[test]
+fn a_server_certificate_with_the_client_certificates_key_is_refused_on_the_strict_path_too() {
+    // A modern set, but the agent's client files are the server's certificate and key: the
+    // server's certificate passes WebPKI, and is still refused.
+    let certs = Certs::new();
+    let server = tls_server(&certs);
+    let dir = certs.agent_dir("agent", &["ca.crt"]);
+    std::fs::copy(&certs.set.server_cert, dir.join("client.crt")).unwrap();
+    std::fs::copy(&certs.set.server_key, dir.join("client.pem")).unwrap();
+    let ch = Channel::new(&config(&server.target(), &dir, &[])).unwrap();
+    assert_err(
+        ch.unary_blocking(methods::KEEP_ALIVE, ping("a", "b"), None),
+        Status::TlsBadCertificate,
+        &["own client certificate", &dir.join("client.crt").display().to_string()],
+    );
+    assert!(server.received().pings.is_empty());
+}
+
+#[test]
+fn script_default_set_warns_once_that_client_certificates_share_the_servers_subject() {
+    // The server's own certificate (another key) has the client certificate's subject: it
+    // is accepted, with a warning, once per channel, that any client certificate of that CA
+    // could pose as the backend.
+    let s = Script::default_set();
+    let server = s.tls_server("server.crt", "server.pem");
+    let dir = s.agent_dir("agent", Some(("client.crt", "client.pem")));
+    let logs = capture_logs(LogLevel::Warn);
+    let ch = Channel::new(&config(&format!("localhost:{}", server.addr().port()), &dir, &[])).unwrap();
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("a", "b"), None).unwrap();
+    server.disconnect_all();
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("a", "b"), None).unwrap();
+    assert_eq!(server.received().pings.len(), 2);
+    let client_crt = dir.join("client.crt").display().to_string();
+    let warned: Vec<String> = logs.matching("same subject").into_iter().filter(|m| m.contains(&client_crt)).collect();
+    assert_eq!(warned.len(), 1, "one warning per channel: {warned:?}");
+    for fragment in ["CN=localhost", "any holder of a client certificate from that CA", "swtls certs --out DIR"] {
+        assert!(warned[0].contains(fragment), "lacks '{fragment}': {}", warned[0]);
+    }
 }
 
 #[test]

@@ -75,6 +75,38 @@ pub fn split_spki(spki_content: &[u8]) -> Option<(&[u8], &[u8])> {
     (unused == 0).then_some((alg, key))
 }
 
+/// The subject Name (the whole element) and the content of the SubjectPublicKeyInfo of a
+/// certificate, found by position in its tbsCertificate: also for X.509 v1 certificates,
+/// which webpki refuses to parse.
+pub fn subject_and_spki(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (tag, body, rest) = next(der)?;
+    if tag != SEQUENCE || !rest.is_empty() {
+        return None;
+    }
+    let (tag, mut tbs, _) = next(body)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    if tbs.first() == Some(&0xa0) {
+        tbs = next(tbs)?.2; // [0] EXPLICIT version
+    }
+    // serialNumber INTEGER, then signature, issuer and validity SEQUENCEs.
+    for expected in [0x02, SEQUENCE, SEQUENCE, SEQUENCE] {
+        let (tag, _, after) = next(tbs)?;
+        if tag != expected {
+            return None;
+        }
+        tbs = after;
+    }
+    let (tag, _, after) = next(tbs)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let subject = &tbs[..tbs.len() - after.len()];
+    let (tag, spki, _) = next(after)?;
+    (tag == SEQUENCE).then_some((subject, spki))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +118,18 @@ mod tests {
         assert!(next(&[0x30, 0x81, 0x05, 1, 2, 3, 4, 5]).is_none());
         assert_eq!(next(&[0x02, 0x01, 0x07, 0xff]), Some((0x02, &[0x07][..], &[0xff][..])));
         assert!(split_certificate(&[0x30, 0x00]).is_none());
+    }
+
+    #[test]
+    fn finds_subject_and_public_key_by_position() {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, "someone");
+        let der = params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().der().to_vec();
+        let (_, parsed) = X509Certificate::from_der(&der).unwrap();
+        let (subject, spki) = subject_and_spki(&der).unwrap();
+        assert_eq!(subject, parsed.subject().as_raw());
+        assert_eq!(Some(spki), next(parsed.public_key().raw).map(|(_, content, _)| content));
+        assert!(subject_and_spki(&der[..der.len() - 1]).is_none());
     }
 }

@@ -100,6 +100,9 @@ pub fn classify_tls_error(err: &rustls::Error, ctx: &HandshakeContext) -> Error 
                     format_unix(time.as_secs())
                 ),
             ),
+            CertificateError::Other(_) if super::legacy::refusal(err).is_some() => {
+                cert_error(Status::TlsBadCertificate, super::legacy::refusal(err).unwrap_or_default().to_string())
+            }
             _ if super::legacy::is_unsupported_version(err) => cert_error(
                 Status::TlsBadCertificate,
                 format!(

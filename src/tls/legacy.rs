@@ -7,17 +7,28 @@
 //! comes from an explicitly configured CA file (never the system roots):
 //! - the leaf's signature verifies directly under the key of one of the configured CAs;
 //! - the current time is inside the leaf's validity window;
-//! - the expected server name equals one of the leaf's subjectAltName DNS/IP entries or,
-//!   where it has none, its subject CN;
-//! - the leaf is not restricted to other purposes (an extendedKeyUsage without serverAuth).
+//! - the leaf parses: only an X.509 v3 leaf may carry extensions (or unique identifiers),
+//!   no extension is malformed or duplicated, none is an unknown critical one;
+//! - the leaf is not a CA (basicConstraints cA) and not restricted to other purposes (an
+//!   extendedKeyUsage without serverAuth);
+//! - the leaf has no subjectAltName extension at all (whatever it holds) and the expected
+//!   server name equals its subject CN exactly; a CN with a wildcard never matches. A leaf
+//!   with a subjectAltName is matched by WebPKI alone: its refusal stands.
+//!
+//! The caller also refuses a leaf with the configured client certificate's public key
+//! (`verify.rs`), on the strict path too.
 
 use super::der;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
-use rustls::{CertificateError, Error};
+use rustls::{CertificateError, Error, OtherError};
 use std::net::IpAddr;
-use x509_parser::extensions::GeneralName;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use std::sync::Arc;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::oid_registry::{
+    Oid, OID_X509_EXT_BASIC_CONSTRAINTS, OID_X509_EXT_EXTENDED_KEY_USAGE, OID_X509_EXT_SUBJECT_ALT_NAME,
+};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
 
 /// True for the strict verifier's "X.509 v1" failure (rustls passes it on as an opaque
 /// webpki error).
@@ -41,8 +52,106 @@ pub fn is_candidate(err: &Error) -> bool {
         )
 }
 
+/// A server certificate refused by a rule of swtls's own, with the reason and the fix in
+/// words (the connector's diagnosis shows them; see [`refusal`]).
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The rustls error for a [`Refused`] certificate.
+pub fn refuse(reason: impl Into<String>) -> Error {
+    Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(Refused(reason.into())))))
+}
+
+/// The reason of a [`Refused`] certificate, if `err` is one.
+pub fn refusal(err: &Error) -> Option<&str> {
+    match err {
+        Error::InvalidCertificate(CertificateError::Other(other)) => {
+            other.0.downcast_ref::<Refused>().map(|r| r.0.as_str())
+        }
+        _ => None,
+    }
+}
+
 fn bad(e: CertificateError) -> Error {
     Error::InvalidCertificate(e)
+}
+
+/// The name of an extension in messages.
+fn extension_name(oid: &Oid<'_>) -> String {
+    if *oid == OID_X509_EXT_SUBJECT_ALT_NAME {
+        "subjectAltName".into()
+    } else if *oid == OID_X509_EXT_EXTENDED_KEY_USAGE {
+        "extendedKeyUsage".into()
+    } else if *oid == OID_X509_EXT_BASIC_CONSTRAINTS {
+        "basicConstraints".into()
+    } else {
+        format!("extension {oid}")
+    }
+}
+
+/// The structure rules: extensions only in v3, each well-formed and present once, no
+/// unknown critical one; not a CA; not restricted to other purposes.
+fn check_structure(cert: &X509Certificate<'_>) -> Result<(), Error> {
+    let version = cert.version();
+    if version.0 > X509Version::V3.0 {
+        return Err(refuse(format!(
+            "the server's certificate claims X.509 version {}, which does not exist",
+            version.0 + 1
+        )));
+    }
+    let tbs = &cert.tbs_certificate;
+    let has_uids = tbs.issuer_uid.is_some() || tbs.subject_uid.is_some();
+    if version != X509Version::V3 && (!cert.extensions().is_empty() || (version == X509Version::V1 && has_uids)) {
+        return Err(refuse(format!(
+            "the server's certificate is X.509 v{} but carries {}, which only later versions may have; it was \
+             not made by a standard tool and is not accepted",
+            version.0 + 1,
+            if cert.extensions().is_empty() { "unique identifiers" } else { "extensions" }
+        )));
+    }
+    for ext in cert.extensions() {
+        if matches!(ext.parsed_extension(), ParsedExtension::ParseError { .. }) {
+            return Err(refuse(format!(
+                "the server's certificate has a malformed {} extension",
+                extension_name(&ext.oid)
+            )));
+        }
+        if ext.critical && ext.parsed_extension().unsupported() {
+            return Err(refuse(format!(
+                "the server's certificate has a critical {} that swtls does not know",
+                extension_name(&ext.oid)
+            )));
+        }
+    }
+    let exts = cert.extensions();
+    if let Some(dup) = exts.iter().enumerate().find(|(i, e)| exts[..*i].iter().any(|f| f.oid == e.oid)) {
+        return Err(refuse(format!(
+            "the server's certificate has the {} extension more than once",
+            extension_name(&dup.1.oid)
+        )));
+    }
+    if let Some(bc) = cert.basic_constraints().map_err(|_| bad(CertificateError::BadEncoding))? {
+        if bc.value.ca {
+            return Err(refuse(
+                "the server's certificate is a CA certificate (basicConstraints cA=TRUE), and a CA certificate is \
+                 never accepted as a server's; issue the backend a certificate of its own (`swtls certs`)",
+            ));
+        }
+    }
+    if let Some(eku) = cert.extended_key_usage().map_err(|_| bad(CertificateError::BadEncoding))? {
+        if !eku.value.server_auth && !eku.value.any {
+            return Err(bad(CertificateError::InvalidPurpose));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a leaf under the legacy rules. On success, says in words what was accepted.
@@ -92,69 +201,27 @@ pub fn verify(
         }));
     }
 
-    // 3. Not restricted to other purposes.
-    if let Ok(Some(eku)) = cert.extended_key_usage() {
-        if !eku.value.server_auth && !eku.value.any {
-            return Err(bad(CertificateError::InvalidPurpose));
-        }
-    }
+    // 3. Well-formed, not a CA, not for other purposes.
+    check_structure(&cert)?;
 
-    // 4. The expected name: subjectAltName entries, or the CN where there are none.
-    let mut san_names = Vec::new();
-    let mut san_ips = Vec::new();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for name in &san.value.general_names {
-            match name {
-                GeneralName::DNSName(d) => san_names.push(d.to_string()),
-                GeneralName::IPAddress(bytes) => {
-                    if let Some(ip) = ip_from_bytes(bytes) {
-                        san_ips.push(ip);
-                    }
-                }
-                _ => {}
-            }
-        }
+    // 4. The expected name: the subject CN, only where there is no subjectAltName at all.
+    if cert.extensions().iter().any(|e| e.oid == OID_X509_EXT_SUBJECT_ALT_NAME) {
+        return Err(bad(CertificateError::NotValidForNameContext {
+            expected: server_name.to_owned(),
+            presented: presented_sans(&cert),
+        }));
     }
-    let has_san = !(san_names.is_empty() && san_ips.is_empty());
     let cns: Vec<String> =
         cert.subject().iter_common_name().filter_map(|cn| cn.as_str().ok()).map(String::from).collect();
-    let matches = match server_name {
-        ServerName::DnsName(dns) => {
-            let want = dns.as_ref();
-            if has_san {
-                san_names.iter().any(|n| dns_matches(n, want))
-            } else {
-                cns.iter().any(|cn| cn.eq_ignore_ascii_case(want))
-            }
-        }
-        ServerName::IpAddress(ip) => {
-            let want = IpAddr::from(*ip);
-            if has_san {
-                san_ips.contains(&want)
-            } else {
-                cns.iter().any(|cn| cn.parse::<IpAddr>().ok() == Some(want))
-            }
-        }
-        _ => false,
-    };
-    if !matches {
-        let presented = if has_san {
-            san_names.iter().cloned().chain(san_ips.iter().map(|ip| ip.to_string())).collect()
-        } else {
-            cns.iter().map(|cn| format!("{cn} (subject CN)")).collect()
-        };
+    if !cns.iter().any(|cn| cn_matches(cn, server_name)) {
+        let presented = cns.iter().map(|cn| format!("{cn} (subject CN)")).collect();
         return Err(bad(CertificateError::NotValidForNameContext { expected: server_name.to_owned(), presented }));
     }
-
-    let version = cert.version().0 + 1;
-    Ok(if has_san {
-        format!("an X.509 v{version} certificate")
-    } else {
-        format!(
-            "an X.509 v{version} certificate with the name only in its subject CN '{}'",
-            cns.first().map(String::as_str).unwrap_or("")
-        )
-    })
+    Ok(format!(
+        "an X.509 v{} certificate with the name only in its subject CN '{}'",
+        cert.version().0 + 1,
+        cns.first().map(String::as_str).unwrap_or("")
+    ))
 }
 
 /// Verifies a TLS handshake signature made with the key of a certificate that webpki
@@ -201,31 +268,132 @@ fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
     }
 }
 
-/// DNS name match, case-insensitive, with a wildcard allowed only as the whole leftmost
-/// label and matching exactly one label.
-fn dns_matches(pattern: &str, name: &str) -> bool {
-    let name = name.trim_end_matches('.');
-    let pattern = pattern.trim_end_matches('.');
-    if let Some(rest) = pattern.strip_prefix("*.") {
-        match name.split_once('.') {
-            Some((label, tail)) => !label.is_empty() && tail.eq_ignore_ascii_case(rest),
-            None => false,
+/// The DNS names and IP addresses of a leaf's subjectAltName, for the name-mismatch message.
+fn presented_sans(cert: &X509Certificate<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => out.push(d.to_string()),
+                GeneralName::IPAddress(bytes) => out.extend(ip_from_bytes(bytes).map(|ip| ip.to_string())),
+                _ => {}
+            }
         }
-    } else {
-        pattern.eq_ignore_ascii_case(name)
+    }
+    if out.is_empty() {
+        out.push(
+            "no DNS name or IP address (its subjectAltName has none, and the subject CN does not count when a \
+             subjectAltName is present)"
+                .into(),
+        );
+    }
+    out
+}
+
+/// A subject CN against the expected name: exact (ASCII case-insensitive), never with a
+/// wildcard; an IP address only as the CN's exact address.
+fn cn_matches(cn: &str, server_name: &ServerName<'_>) -> bool {
+    if cn.contains('*') {
+        return false;
+    }
+    match server_name {
+        ServerName::DnsName(dns) => cn.eq_ignore_ascii_case(dns.as_ref()),
+        ServerName::IpAddress(ip) => cn.parse::<IpAddr>().ok() == Some(IpAddr::from(*ip)),
+        _ => false,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::dns_matches;
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, Issuer, KeyPair, SanType};
+
+    fn name(n: &str) -> ServerName<'static> {
+        ServerName::try_from(n.to_string()).unwrap()
+    }
 
     #[test]
-    fn wildcards_match_one_label_only() {
-        assert!(dns_matches("*.oap.svc", "a.oap.svc"));
-        assert!(!dns_matches("*.oap.svc", "a.b.oap.svc"));
-        assert!(!dns_matches("*.oap.svc", "oap.svc"));
-        assert!(dns_matches("LocalHost", "localhost"));
-        assert!(!dns_matches("localhost", "localhost.evil"));
+    fn a_cn_matches_exactly_and_never_with_a_wildcard() {
+        assert!(cn_matches("LocalHost", &name("localhost")));
+        assert!(!cn_matches("localhost", &name("localhost.evil")));
+        assert!(!cn_matches("*.svc", &name("oap.svc")));
+        assert!(!cn_matches("*.oap.svc", &name("a.oap.svc")));
+        assert!(!cn_matches("oap*.svc", &name("oap1.svc")));
+        assert!(cn_matches("10.0.0.1", &name("10.0.0.1")));
+        assert!(!cn_matches("10.0.0.1", &name("10.0.0.2")));
+    }
+
+    /// A CA, and a leaf it signs with the CN `localhost` (no subjectAltName unless `edit`
+    /// adds one), checked by the legacy rules for `server`.
+    fn check(server: &str, edit: impl FnOnce(&mut CertificateParams)) -> Result<String, Error> {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.distinguished_name.push(DnType::CommonName, "legacy test CA");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertificateDer::from(ca_params.self_signed(&ca_key).unwrap().der().to_vec());
+        let issuer = Issuer::new(ca_params, ca_key);
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "localhost");
+        edit(&mut params);
+        let leaf =
+            CertificateDer::from(params.signed_by(&KeyPair::generate().unwrap(), &issuer).unwrap().der().to_vec());
+        let anchors = vec![webpki::anchor_from_trusted_cert(&ca).unwrap().to_owned()];
+        let algorithms = crate::tls::provider().signature_verification_algorithms;
+        verify(&leaf, &name(server), UnixTime::now(), &anchors, &algorithms)
+    }
+
+    fn custom(oid: &[u64], content: &[u8]) -> CustomExtension {
+        CustomExtension::from_oid_content(oid, content.to_vec())
+    }
+
+    const SAN: &[u64] = &[2, 5, 29, 17];
+    const EKU: &[u64] = &[2, 5, 29, 37];
+    const SERVER_AUTH: &[u8] = &[0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+
+    #[test]
+    fn a_cn_only_leaf_is_accepted() {
+        let what = check("localhost", |_| {}).unwrap();
+        assert!(what.contains("X.509 v3") && what.contains("subject CN 'localhost'"), "{what}");
+        assert!(check("localhost", |p| p.custom_extensions.push(custom(EKU, SERVER_AUTH))).is_ok());
+    }
+
+    #[test]
+    fn any_subjectaltname_disables_the_cn() {
+        let uri = |p: &mut CertificateParams| {
+            p.subject_alt_names = vec![SanType::URI("spiffe://cluster/oap".try_into().unwrap())]
+        };
+        let e = check("localhost", uri).unwrap_err();
+        assert!(matches!(e, Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })), "{e:?}");
+        // A SAN wildcard is WebPKI's business only: the legacy rules never match one.
+        let wild =
+            |p: &mut CertificateParams| p.subject_alt_names = vec![SanType::DnsName("*.svc".try_into().unwrap())];
+        assert!(check("oap.svc", wild).is_err());
+        let exact = |p: &mut CertificateParams| p.subject_alt_names = vec![SanType::DnsName("oap".try_into().unwrap())];
+        assert!(check("localhost", exact).is_err());
+    }
+
+    #[test]
+    fn a_ca_leaf_is_refused() {
+        let e = check("localhost", |p| p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained)).unwrap_err();
+        assert!(refusal(&e).is_some_and(|r| r.contains("basicConstraints cA=TRUE")), "{e:?}");
+        assert!(check("localhost", |p| p.is_ca = IsCa::ExplicitNoCa).is_ok());
+    }
+
+    #[test]
+    fn malformed_or_duplicated_extensions_are_refused() {
+        let e = check("localhost", |p| p.custom_extensions.push(custom(SAN, &[0x30, 0x05, 0x82, 0x09]))).unwrap_err();
+        assert!(refusal(&e).is_some_and(|r| r.contains("malformed subjectAltName")), "{e:?}");
+        let e = check("localhost", |p| p.custom_extensions.push(custom(EKU, &[0x30, 0x03, 0x06, 0x09]))).unwrap_err();
+        assert!(refusal(&e).is_some_and(|r| r.contains("malformed extendedKeyUsage")), "{e:?}");
+        let twice = |p: &mut CertificateParams| {
+            p.custom_extensions.push(custom(EKU, SERVER_AUTH));
+            p.custom_extensions.push(custom(EKU, SERVER_AUTH));
+        };
+        let e = check("localhost", twice).unwrap_err();
+        assert!(refusal(&e).is_some_and(|r| r.contains("extendedKeyUsage extension more than once")), "{e:?}");
+        let mut critical = custom(&[1, 3, 6, 1, 4, 1, 99999, 1], &[0x05, 0x00]);
+        critical.set_criticality(true);
+        let e = check("localhost", |p| p.custom_extensions.push(critical)).unwrap_err();
+        assert!(refusal(&e).is_some_and(|r| r.contains("critical")), "{e:?}");
     }
 }

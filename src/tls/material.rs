@@ -197,7 +197,8 @@ impl Material {
             }
             _ => None,
         };
-        let verifier = verify::ServerVerifier::new(roots, provider.clone(), trust.clone())?;
+        let client = verify::ClientIdentity::of(plan, key.as_deref())?;
+        let verifier = verify::ServerVerifier::new(roots, provider.clone(), trust.clone(), client)?;
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| {

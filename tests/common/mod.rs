@@ -2,6 +2,8 @@
 //! embedded collector on loopback, and configurations pointing at it.
 #![allow(dead_code)]
 
+pub mod forge;
+
 use std::path::{Path, PathBuf};
 use swtls::{Config, Status};
 use swtls_collector::certs::CertSet;
