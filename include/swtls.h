@@ -11,6 +11,7 @@
 #ifndef SWTLS_H
 #define SWTLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -125,6 +126,20 @@ typedef enum swtls_status {
   SWTLS_STATUS_SERVER_REQUIRES_TLS = 408,
 } swtls_status;
 
+// A channel's connectivity, numbered as gRPC's connectivity states.
+typedef enum swtls_connectivity {
+  // No connection and none being made (before the first call).
+  SWTLS_CONNECTIVITY_IDLE = 0,
+  // A connection is being made.
+  SWTLS_CONNECTIVITY_CONNECTING = 1,
+  // Connected to the current backend.
+  SWTLS_CONNECTIVITY_READY = 2,
+  // The last attempt to reach the current backend failed; calls will try again.
+  SWTLS_CONNECTIVITY_TRANSIENT_FAILURE = 3,
+  // The channel is closed.
+  SWTLS_CONNECTIVITY_SHUTDOWN = 4,
+} swtls_connectivity;
+
 // How a channel talks to its backends.
 typedef enum swtls_tls_mode {
   // Plaintext HTTP/2 (h2c): no ca.crt found and force TLS off.
@@ -146,6 +161,22 @@ typedef enum swtls_log_level {
   SWTLS_LOG_LEVEL_INFO = 3,
   SWTLS_LOG_LEVEL_DEBUG = 4,
 } swtls_log_level;
+
+// Options for one call: request metadata sent in addition to the configured token, and
+// an optional cancellation token. Built once, usable for any number of calls.
+//
+// Thread safety: a `swtls_call_options` may be used from several threads; changes are
+// serialized internally, and a call takes a copy of the options when it starts.
+typedef struct swtls_call_options swtls_call_options;
+
+// A cancellation flag. Raising it (`swtls_cancel_cancel`) ends every call it was given to
+// (through `swtls_call_options_set_cancel`) with `SWTLS_STATUS_CANCELLED`; the server sees
+// the call reset. Once raised it stays raised: use a new one for new calls.
+//
+// Thread safety: a `swtls_cancel` may be raised from any thread, also while other
+// threads are blocked in the calls it cancels; it must outlive no call (the options and
+// calls hold their own reference).
+typedef struct swtls_cancel swtls_cancel;
 
 // A channel to the configured backends (TLS or plaintext, as the mode table decides),
 // with its reporter (`swtls_report`).
@@ -226,6 +257,76 @@ typedef struct swtls_stats {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Creates empty call options (no metadata, no cancellation). On success `*out` receives a
+// handle owned by the caller, released with `swtls_call_options_free`.
+enum swtls_status swtls_call_options_new(struct swtls_call_options **out);
+
+// Adds one request metadata entry (a key may be added several times). Keys have only
+// lowercase letters, digits, `-`, `_` and `.`; a key ending in `-bin` takes any bytes,
+// others printable ASCII. `grpc-*` and the headers gRPC itself sends are refused with
+// `SWTLS_STATUS_INVALID_ARGUMENT`, naming the key. The key and value are copied.
+enum swtls_status swtls_call_options_add_metadata(const struct swtls_call_options *options,
+                                                  const char *key,
+                                                  const uint8_t *value,
+                                                  size_t value_len);
+
+// Makes calls with these options cancellable with `cancel` (which may be freed after:
+// the options keep their own reference). NULL removes the cancellation.
+enum swtls_status swtls_call_options_set_cancel(const struct swtls_call_options *options,
+                                                const struct swtls_cancel *cancel);
+
+// Releases call options. `swtls_call_options_free(NULL)` does nothing.
+void swtls_call_options_free(struct swtls_call_options *options);
+
+// Creates a cancellation flag, not raised. On success `*out` receives a handle owned by
+// the caller, released with `swtls_cancel_free`.
+enum swtls_status swtls_cancel_new(struct swtls_cancel **out);
+
+// Raises the flag: the calls it was given to end with `SWTLS_STATUS_CANCELLED`, also those
+// blocked in another thread right now. Idempotent.
+enum swtls_status swtls_cancel_cancel(const struct swtls_cancel *cancel);
+
+// Releases a cancellation flag (calls that hold it keep their own reference).
+// `swtls_cancel_free(NULL)` does nothing.
+void swtls_cancel_free(struct swtls_cancel *cancel);
+
+// `swtls_channel_unary` with call options (`options` may be NULL: none). The metadata is
+// sent in addition to the configured token; raising the options' cancellation flag ends
+// the call with `SWTLS_STATUS_CANCELLED`.
+enum swtls_status swtls_channel_unary_with(const struct swtls_channel *channel,
+                                           const char *method,
+                                           const uint8_t *request,
+                                           size_t request_len,
+                                           uint32_t timeout_ms,
+                                           const struct swtls_call_options *options,
+                                           uint8_t **out_response,
+                                           size_t *out_response_len);
+
+// `swtls_channel_stream_open` with call options (`options` may be NULL: none).
+enum swtls_status swtls_channel_stream_open_with(const struct swtls_channel *channel,
+                                                 const char *method,
+                                                 uint32_t timeout_ms,
+                                                 const struct swtls_call_options *options,
+                                                 struct swtls_stream **out);
+
+// Cancels a stream from any thread, also while another thread is blocked in
+// `swtls_stream_send` or `swtls_stream_finish` (which then return
+// `SWTLS_STATUS_CANCELLED`); the server sees the call reset. The stream must still be
+// released with `swtls_stream_free`. Idempotent.
+enum swtls_status swtls_stream_cancel(const struct swtls_stream *stream);
+
+// Writes to `*out_ready` whether `swtls_stream_send` would return without waiting now
+// (the stream's buffer has room). Flow control for callers that must not block.
+enum swtls_status swtls_stream_is_ready(const struct swtls_stream *stream, bool *out_ready);
+
+// Writes the channel's connectivity to `*out_state`: IDLE before the first connection,
+// CONNECTING while one is being made, READY while connected to the current backend,
+// TRANSIENT_FAILURE after its last attempt failed, SHUTDOWN once closed. With
+// `try_to_connect`, an idle channel starts connecting (in the background).
+enum swtls_status swtls_channel_connectivity(const struct swtls_channel *channel,
+                                             bool try_to_connect,
+                                             enum swtls_connectivity *out_state);
 
 // Builds a channel from a configuration: decides the TLS mode, reads and checks every
 // certificate and key file (errors name the file), and prepares the connections. It does

@@ -8,6 +8,7 @@
 //! queues; the parent's is left as it was (and leaked in the child, never touched there).
 
 use crate::backend::Backend;
+use crate::call::{self, CallOptions, CancelToken, Connectivity, Metadata};
 use crate::codec::RawCodec;
 use crate::config::Config;
 use crate::connect::{Connector, LinkStats, Target};
@@ -61,6 +62,8 @@ pub(crate) struct Proc {
     current: AtomicUsize,
     links: Arc<LinkStats>,
     switches: AtomicU64,
+    /// A connection requested by `connectivity(try_to_connect)` is being made.
+    connecting: AtomicBool,
     pub(crate) reporter: Reporter,
     monitor: Mutex<Option<JoinHandle<()>>>,
     /// The addresses each backend name resolved to at the last check.
@@ -261,7 +264,17 @@ impl Channel {
     /// One unary call: request bytes in, response bytes out. Tries the backends in turn,
     /// starting from the current one, while connecting fails (nothing was sent then).
     pub async fn unary(&self, method: &str, body: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
-        self.open()?.unary(method, body, timeout).await
+        self.unary_with(method, body, &CallOptions::with_timeout(timeout)).await
+    }
+
+    /// [`Channel::unary`] with request metadata (in addition to the configured token) and
+    /// a cancellation token: raising it ends the call with `CANCELLED` and resets it.
+    pub async fn unary_with(&self, method: &str, body: Bytes, options: &CallOptions) -> Result<Bytes> {
+        let proc = self.open()?;
+        tokio::select! {
+            r = proc.unary(method, body, options) => r,
+            () = call::cancelled(options.cancel.as_ref()) => Err(call::cancelled_error(method)),
+        }
     }
 
     /// Blocking form of [`Channel::unary`] for plain threads.
@@ -269,18 +282,47 @@ impl Channel {
         block_on(self.unary(method, body, timeout))?
     }
 
+    /// Blocking form of [`Channel::unary_with`] for plain threads.
+    pub fn unary_blocking_with(&self, method: &str, body: Bytes, options: &CallOptions) -> Result<Bytes> {
+        block_on(self.unary_with(method, body, options))?
+    }
+
     /// Opens a client-streaming call. Messages are sent with [`ClientStream::send`]; the
     /// response comes from [`ClientStream::finish`]. The deadline covers the whole stream.
     pub fn open_stream(&self, method: &str, timeout: Option<Duration>) -> Result<ClientStream> {
+        self.open_stream_with(method, &CallOptions::with_timeout(timeout))
+    }
+
+    /// [`Channel::open_stream`] with request metadata and a cancellation token (the
+    /// stream's own [`ClientStream::canceller`] cancels it too).
+    pub fn open_stream_with(&self, method: &str, options: &CallOptions) -> Result<ClientStream> {
         self.open()?;
         let proc = self.proc_arc()?;
         let path = parse_method(method)?;
-        let deadline = timeout.unwrap_or(proc.shared.timeout);
+        let deadline = options.timeout.unwrap_or(proc.shared.timeout);
         let queue = SendQueue::new(STREAM_BUFFER);
         let body = FramedBody::new(queue.clone());
         let method_owned = method.to_string();
         let idx = proc.current_index();
-        let task = runtime().spawn(async move { proc.client_stream(idx, path, &method_owned, body, deadline).await });
+        let cancel = options.cancel.clone().unwrap_or_default();
+        let metadata = options.metadata.clone();
+        let task = {
+            let (cancel, queue) = (cancel.clone(), queue.clone());
+            runtime().spawn(async move {
+                let call = proc.client_stream(idx, path, &method_owned, &metadata, body, deadline);
+                tokio::pin!(call);
+                tokio::select! {
+                    r = &mut call => r,
+                    () = cancel.cancelled() => {
+                        // The body ends with a reset; give the transport a moment to send it
+                        // before the call is dropped.
+                        queue.close(false);
+                        let _ = tokio::time::timeout(Duration::from_millis(100), &mut call).await;
+                        Err(call::cancelled_error(&method_owned))
+                    }
+                }
+            })
+        };
         Ok(ClientStream {
             queue: Some(queue),
             finished: false,
@@ -288,7 +330,20 @@ impl Channel {
             outcome: None,
             method: method.to_string(),
             generation: runtime::generation(),
+            cancel,
         })
+    }
+
+    /// The connectivity of the channel, as gRPC channels report it. With
+    /// `try_to_connect`, an idle channel starts connecting to its current backend.
+    pub fn connectivity(&self, try_to_connect: bool) -> Connectivity {
+        if self.is_closed() {
+            return Connectivity::Shutdown;
+        }
+        match self.proc_arc() {
+            Ok(p) => p.connectivity(try_to_connect),
+            Err(_) => Connectivity::Shutdown,
+        }
     }
 
     /// Queues one message for `method` (a client-streaming method such as
@@ -386,6 +441,7 @@ impl Proc {
             current,
             links,
             switches: AtomicU64::new(0),
+            connecting: AtomicBool::new(false),
             reporter: Reporter::new(),
             monitor: Mutex::new(None),
             resolved,
@@ -404,13 +460,41 @@ impl Proc {
         &self.targets[idx % self.targets.len()].backend
     }
 
-    fn request<T>(&self, message: T, deadline: Duration) -> tonic::Request<T> {
+    fn request<T>(&self, message: T, deadline: Duration, metadata: &Metadata) -> tonic::Request<T> {
         let mut req = tonic::Request::new(message);
         req.set_timeout(deadline);
+        metadata.apply(req.metadata_mut());
         if let Some(token) = &self.shared.auth {
             req.metadata_mut().insert("authentication", token.clone());
         }
         req
+    }
+
+    fn connectivity(self: &Arc<Self>, try_to_connect: bool) -> Connectivity {
+        let idx = self.current_index();
+        let target = self.targets[idx].clone();
+        let state = target.health.connectivity();
+        if state != Connectivity::Idle || !try_to_connect {
+            return state;
+        }
+        if !self.connecting.swap(true, Ordering::AcqRel) {
+            // A lazy channel connects only for a call: connect this backend's channel
+            // now, and use it if no call connected meanwhile.
+            let proc = self.clone();
+            runtime().spawn(async move {
+                let before = target.health.connects();
+                if let Ok(endpoint) = endpoint(&target.backend, target.tls.is_some()) {
+                    if let Ok(eager) = endpoint.connect_with_connector(Connector { target: target.clone() }).await {
+                        let mut slot = proc.channels[idx].write().unwrap_or_else(|p| p.into_inner());
+                        if slot.is_some() && before == 0 && target.health.connects() == 1 {
+                            *slot = Some(eager);
+                        }
+                    }
+                }
+                proc.connecting.store(false, Ordering::Release);
+            });
+        }
+        Connectivity::Connecting
     }
 
     fn channel(&self, idx: usize) -> Result<tonic::transport::Channel> {
@@ -464,9 +548,9 @@ impl Proc {
         }
     }
 
-    async fn unary(&self, method: &str, body: Bytes, timeout: Option<Duration>) -> Result<Bytes> {
+    async fn unary(&self, method: &str, body: Bytes, options: &CallOptions) -> Result<Bytes> {
         let path = parse_method(method)?;
-        let deadline = timeout.unwrap_or(self.shared.timeout);
+        let deadline = options.timeout.unwrap_or(self.shared.timeout);
         let n = self.targets.len();
         let first = self.current_index();
         let call_started = Instant::now();
@@ -478,7 +562,7 @@ impl Proc {
                 let idx = (first + i) % n;
                 let started = Instant::now();
                 let connects = self.targets[idx].health.connects();
-                let result = self.call_unary(idx, &path, body.clone(), deadline).await;
+                let result = self.call_unary(idx, &path, body.clone(), deadline, &options.metadata).await;
                 match result {
                     Ok(resp) => {
                         if i > 0 {
@@ -545,11 +629,12 @@ impl Proc {
         path: &PathAndQuery,
         body: Bytes,
         deadline: Duration,
+        metadata: &Metadata,
     ) -> std::result::Result<Bytes, CallError> {
         let mut grpc = self.grpc(idx).map_err(CallError::Closed)?;
         grpc.ready().await.map_err(|e| CallError::Status(tonic::Status::from_error(Box::new(e))))?;
         Ok(grpc
-            .unary(self.request(body, deadline), path.clone(), RawCodec)
+            .unary(self.request(body, deadline, metadata), path.clone(), RawCodec)
             .await
             .map_err(CallError::Status)?
             .into_inner())
@@ -563,6 +648,7 @@ impl Proc {
         idx: usize,
         path: PathAndQuery,
         method: &str,
+        metadata: &Metadata,
         body: B,
         deadline: Duration,
     ) -> Result<Bytes>
@@ -571,7 +657,7 @@ impl Proc {
     {
         let started = Instant::now();
         let channel = self.channel(idx)?;
-        let (metadata, _, ()) = self.request((), deadline).into_parts();
+        let (metadata, _, ()) = self.request((), deadline, metadata).into_parts();
         let call = framed::client_streaming(channel, path, metadata, body, MAX_RESPONSE_BYTES);
         let result = match tokio::time::timeout(deadline, call).await {
             Ok(Ok(resp)) => Ok(resp),
@@ -598,7 +684,7 @@ impl Proc {
     where
         B: http_body::Body<Data = Bytes, Error = tonic::Status> + Send + 'static,
     {
-        self.client_stream(idx, path.clone(), method, body, deadline).await?;
+        self.client_stream(idx, path.clone(), method, &Metadata::new(), body, deadline).await?;
         self.targets[idx].health.mark_up();
         Ok(())
     }
@@ -851,15 +937,44 @@ pub struct ClientStream {
     method: String,
     /// The process generation the stream was opened in: streams do not survive fork().
     generation: u64,
+    /// Raised by [`StreamCanceller::cancel`] (or the caller's token): the call ends.
+    cancel: CancelToken,
+}
+
+/// Cancels a [`ClientStream`] from any thread, also while another thread is blocked in its
+/// `send` or `finish` (which then return `CANCELLED`).
+#[derive(Debug, Clone)]
+pub struct StreamCanceller {
+    cancel: CancelToken,
+}
+
+impl StreamCanceller {
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
 }
 
 impl ClientStream {
+    /// A handle that cancels this stream from any thread.
+    pub fn canceller(&self) -> StreamCanceller {
+        StreamCanceller { cancel: self.cancel.clone() }
+    }
+
+    /// True when a send would not wait now (the stream's buffer has room).
+    pub fn is_ready(&self) -> bool {
+        self.queue.as_ref().is_some_and(|q| q.has_room())
+    }
+
     /// Queues one message (the bytes are copied); waits only while the stream's small
     /// buffer is full.
     pub async fn send(&mut self, message: impl AsRef<[u8]>) -> Result<()> {
         let message = message.as_ref();
         if let Some(queue) = self.ready_queue(message)? {
-            if queue.push(message).await.is_ok() {
+            let pushed = tokio::select! {
+                r = queue.push(message) => r.is_ok(),
+                () = self.cancel.cancelled() => false,
+            };
+            if pushed {
                 return Ok(());
             }
         }
@@ -891,6 +1006,9 @@ impl ClientStream {
         }
         if self.finished {
             return Err(Error::new(Status::Closed, format!("the stream on {} is already finished", self.method)));
+        }
+        if self.cancel.is_cancelled() {
+            return Ok(None); // the call is over: `call_over` says how
         }
         Ok(self.queue.as_ref())
     }

@@ -57,6 +57,8 @@ pub struct LinkStats {
 #[derive(Debug, Default)]
 pub struct Health {
     live: AtomicUsize,
+    /// Connection attempts in progress.
+    connecting: AtomicUsize,
     /// Connections established to this backend so far.
     connects: AtomicU64,
     down: AtomicBool,
@@ -82,6 +84,28 @@ impl Health {
     }
     pub fn mark_up(&self) {
         self.down.store(false, Ordering::Relaxed);
+    }
+    /// The backend's state in gRPC's terms.
+    pub fn connectivity(&self) -> crate::call::Connectivity {
+        use crate::call::Connectivity as C;
+        if self.live() > 0 {
+            C::Ready
+        } else if self.connecting.load(Ordering::Relaxed) > 0 {
+            C::Connecting
+        } else if self.is_down() {
+            C::TransientFailure
+        } else {
+            C::Idle
+        }
+    }
+}
+
+/// Counts a connection attempt while it runs.
+struct Attempt<'a>(&'a Health);
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        self.0.connecting.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -493,7 +517,11 @@ impl tower::Service<http::Uri> for Connector {
     fn call(&mut self, _uri: http::Uri) -> Self::Future {
         let target = self.target.clone();
         Box::pin(async move {
-            match connect(&target).await {
+            target.health.connecting.fetch_add(1, Ordering::Relaxed);
+            let attempt = Attempt(&target.health);
+            let outcome = connect(&target).await;
+            drop(attempt);
+            match outcome {
                 Ok(mut conn) => {
                     let n = target.links.connects.fetch_add(1, Ordering::Relaxed);
                     target.health.mark_up();

@@ -133,6 +133,12 @@ impl SendQueue {
         Ok(true)
     }
 
+    /// True when [`SendQueue::try_push`] would take a message now.
+    pub(crate) fn has_room(&self) -> bool {
+        let st = self.lock();
+        !st.body_gone && st.end == End::Open && st.queued < self.limit
+    }
+
     /// Ends the request: cleanly (`finish`) or with a reset (the stream was dropped).
     pub(crate) fn close(&self, finished: bool) {
         let waker = {

@@ -7,6 +7,7 @@
 mod logging;
 
 pub mod backend;
+pub mod call;
 #[cfg(feature = "certs")]
 pub mod certs;
 pub mod channel;
@@ -27,7 +28,8 @@ pub mod testing;
 pub mod tls;
 
 pub use backend::Backend;
-pub use channel::{Channel, ClientStream, MAX_RESPONSE_BYTES};
+pub use call::{CallOptions, CancelToken, Connectivity, Metadata};
+pub use channel::{Channel, ClientStream, StreamCanceller, MAX_RESPONSE_BYTES};
 pub use config::Config;
 pub use error::{Error, Result, Status};
 pub use logging::{set_rust_sink, LogLevel};

@@ -49,6 +49,9 @@ pub struct CallRecord {
     pub authority: Option<String>,
     /// Whether the call passed the token check.
     pub authorized: bool,
+    /// Every request header that is not HTTP/2 or gRPC's own, in arrival order, as
+    /// `(name, value)`; `-bin` values as they came (base64).
+    pub metadata: Vec<(String, String)>,
 }
 
 /// A TLS handshake that succeeded.

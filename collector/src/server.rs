@@ -827,6 +827,15 @@ async fn dispatch(shared: Arc<Shared>, req: http::Request<Body>) -> http::Respon
         user_agent: header(&req, "user-agent"),
         authority: req.uri().authority().map(|a| a.to_string()),
         authorized,
+        metadata: req
+            .headers()
+            .iter()
+            .filter(|(name, _)| {
+                let n = name.as_str();
+                !n.starts_with("grpc-") && !["content-type", "te", "user-agent"].contains(&n)
+            })
+            .map(|(name, value)| (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .collect(),
     }));
     if !authorized {
         shared.recorder.record(Event::AuthRejected { method: path });

@@ -3,7 +3,7 @@
 use super::{
     arg_bytes, arg_mut, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, swtls_config, to_c_bytes, to_handle,
 };
-use crate::channel::{Channel, ClientStream};
+use crate::channel::{Channel, ClientStream, StreamCanceller};
 use crate::error::Status;
 use crate::tls::TlsMode;
 use bytes::Bytes;
@@ -32,7 +32,15 @@ pub struct swtls_channel {
 /// several threads are serialized, but messages from concurrent senders interleave in no
 /// defined order.
 pub struct swtls_stream {
-    inner: Mutex<ClientStream>,
+    pub(super) inner: Mutex<ClientStream>,
+    /// Outside the lock: cancelling must not wait for a send or finish in progress.
+    pub(super) canceller: StreamCanceller,
+}
+
+impl swtls_stream {
+    pub(super) fn new(stream: ClientStream) -> swtls_stream {
+        swtls_stream { canceller: stream.canceller(), inner: Mutex::new(stream) }
+    }
 }
 
 pub(super) fn timeout(ms: u32) -> Option<Duration> {
@@ -123,7 +131,7 @@ pub unsafe extern "C" fn swtls_channel_stream_open(
         let method = arg_str(method, "method")?;
         let out = arg_out(out, "out")?;
         let stream = channel.inner.open_stream(method, timeout(timeout_ms))?;
-        out.write(to_handle(swtls_stream { inner: Mutex::new(stream) }));
+        out.write(to_handle(swtls_stream::new(stream)));
         Ok(())
     })
 }

@@ -9,11 +9,13 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+mod call;
 mod channel;
 mod config;
 mod misc;
 mod reporter;
 
+pub use call::*;
 use channel::timeout;
 pub use channel::*;
 pub use config::*;

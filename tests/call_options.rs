@@ -1,0 +1,239 @@
+//! Per-call options (issue 12: what the standard gRPC channel interfaces of the bindings
+//! need): request metadata sent in addition to the token, cancellation of unary calls and
+//! of streams from another thread, and the channel's connectivity. Through the Rust API
+//! and the C API, against the embedded tonic collector over mutual TLS.
+
+mod common;
+use common::*;
+use std::ffi::{CStr, CString};
+use std::ptr::{null, null_mut};
+use std::time::{Duration, Instant};
+use swtls::ffi::*;
+use swtls::{CallOptions, CancelToken, Channel, Connectivity, Status};
+use swtls_collector::{BlockingCollector, CollectorOptions};
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(swtls_last_error()).to_string_lossy().into_owned() }
+}
+
+fn mtls(certs: &Certs, server: &BlockingCollector, extra: &[(&str, &str)]) -> Channel {
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    Channel::new(&config(&server.target(), &dir, extra)).unwrap()
+}
+
+#[test]
+fn metadata_goes_on_the_wire_in_addition_to_the_token() {
+    let certs = Certs::new();
+    let server = BlockingCollector::start(CollectorOptions::from_cert_set(&certs.set, true).token("tok")).unwrap();
+    let ch = mtls(&certs, &server, &[("agent.authentication", "tok")]);
+    let mut opts = CallOptions::default();
+    opts.metadata.add("x-agent", b"python").unwrap();
+    opts.metadata.add("x-agent", b"second").unwrap();
+    opts.metadata.add("trace-bin", &[0, 1, 254, 255]).unwrap();
+    ch.unary_blocking_with(methods::KEEP_ALIVE, ping("md", "1"), &opts).unwrap();
+    // A stream carries them too.
+    let mut s = ch.open_stream_with(methods::ECHO_COLLECT, &opts).unwrap();
+    s.send_blocking(b"abc").unwrap();
+    assert_eq!(&s.finish_blocking().unwrap()[..], b"1 3");
+    let calls = server.received().calls;
+    assert_eq!(calls.len(), 2);
+    for call in &calls {
+        assert_eq!(call.authentication.as_deref(), Some("tok"));
+        let x: Vec<&str> = call.metadata.iter().filter(|(k, _)| k == "x-agent").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(x, ["python", "second"], "{:?}", call.metadata);
+        let bin = call.metadata.iter().find(|(k, _)| k == "trace-bin").map(|(_, v)| v.trim_end_matches('='));
+        assert_eq!(bin, Some("AAH+/w"), "base64 of the bytes: {:?}", call.metadata);
+    }
+}
+
+#[test]
+fn a_unary_call_is_cancelled_from_another_thread() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let ch = mtls(&certs, &server, &[]);
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("warm", "1"), None).unwrap();
+    let token = CancelToken::new();
+    let opts = CallOptions { cancel: Some(token.clone()), ..CallOptions::default() };
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        token.cancel();
+    });
+    let t0 = Instant::now();
+    let e = ch.unary_blocking_with(methods::ECHO_SLOW, "5000".into(), &opts).unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(e.status, Status::Cancelled, "{}", e.message);
+    assert!(e.message.contains(methods::ECHO_SLOW) && e.message.contains("cancelled"), "{}", e.message);
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    // An already raised token: the call does not start.
+    let e = ch.unary_blocking_with(methods::ECHO_UNARY, "x".into(), &opts).unwrap_err();
+    assert_eq!(e.status, Status::Cancelled);
+    // The channel works on.
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("after", "1"), None).unwrap();
+}
+
+#[test]
+fn a_stream_is_cancelled_while_another_thread_waits_in_finish() {
+    let certs = Certs::new();
+    let server = BlockingCollector::start(
+        CollectorOptions::from_cert_set(&certs.set, true).stream_message_delay(Duration::from_secs(5)),
+    )
+    .unwrap();
+    let ch = mtls(&certs, &server, &[]);
+    let mut s = ch.open_stream(methods::ECHO_COLLECT, None).unwrap();
+    assert!(s.is_ready());
+    s.send_blocking(b"one").unwrap();
+    let canceller = s.canceller();
+    let waiter = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        (s.finish_blocking(), t0.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    canceller.cancel();
+    let (r, took) = waiter.join().unwrap();
+    let e = r.unwrap_err();
+    assert_eq!(e.status, Status::Cancelled, "{}", e.message);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // The server saw the stream end without a clean finish.
+    let t0 = Instant::now();
+    while server.received().streams_failed == 0 && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let got = server.received();
+    assert_eq!((got.streams_failed, got.streams_completed), (1, 0), "{got:?}");
+}
+
+#[test]
+fn connectivity_follows_the_channel() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let ch = mtls(&certs, &server, &[]);
+    assert_eq!(ch.connectivity(false), Connectivity::Idle);
+    let first = ch.connectivity(true);
+    assert!(matches!(first, Connectivity::Connecting | Connectivity::Ready), "{first:?}");
+    let t0 = Instant::now();
+    while ch.connectivity(false) != Connectivity::Ready && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(ch.connectivity(false), Connectivity::Ready);
+    assert_eq!(server.received().tls_handshakes_ok, 1, "try_to_connect made the connection");
+    ch.close_blocking(Some(Duration::from_secs(1))).unwrap();
+    assert_eq!(ch.connectivity(true), Connectivity::Shutdown);
+
+    // Nothing listening: a failed attempt.
+    let dir = certs.agent_dir("ca2", &["ca.crt", "client.crt", "client.pem"]);
+    let down = Channel::new(&config("127.0.0.1:1", &dir, &[])).unwrap();
+    down.connectivity(true);
+    let t0 = Instant::now();
+    while down.connectivity(false) != Connectivity::TransientFailure && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(down.connectivity(false), Connectivity::TransientFailure);
+}
+
+#[test]
+fn the_c_api_takes_options_cancels_and_reports_connectivity() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let c = |s: &str| CString::new(s).unwrap();
+    unsafe {
+        let mut cfg = null_mut();
+        assert_eq!(swtls_config_new(&mut cfg), Status::Ok);
+        assert_eq!(
+            swtls_config_set(cfg, c("collector.backend_service").as_ptr(), c(&server.target()).as_ptr()),
+            Status::Ok
+        );
+        assert_eq!(swtls_config_set(cfg, c("agent.ca_dir").as_ptr(), c(dir.to_str().unwrap()).as_ptr()), Status::Ok);
+        let mut ch = null_mut();
+        assert_eq!(swtls_channel_new(cfg, &mut ch), Status::Ok, "{}", last_error());
+        swtls_config_free(cfg);
+
+        let mut state = Connectivity::Shutdown;
+        assert_eq!(swtls_channel_connectivity(ch, false, &mut state), Status::Ok);
+        assert_eq!(state, Connectivity::Idle);
+        assert_eq!(swtls_channel_connectivity(null(), false, &mut state), Status::NullArgument);
+
+        // Options: a bad key is refused, naming it; good ones go on the wire.
+        let mut opts = null_mut();
+        assert_eq!(swtls_call_options_new(&mut opts), Status::Ok);
+        assert_eq!(
+            swtls_call_options_add_metadata(opts, c("Bad Key").as_ptr(), b"v".as_ptr(), 1),
+            Status::InvalidArgument
+        );
+        assert!(last_error().contains("'Bad Key'"), "{}", last_error());
+        assert_eq!(swtls_call_options_add_metadata(opts, c("x-from-c").as_ptr(), b"yes".as_ptr(), 3), Status::Ok);
+        assert_eq!(swtls_call_options_add_metadata(null(), c("x").as_ptr(), null(), 0), Status::NullArgument);
+        let (mut out, mut out_len) = (null_mut(), 0usize);
+        let req = b"hello";
+        let st = swtls_channel_unary_with(
+            ch,
+            c(methods::ECHO_UNARY).as_ptr(),
+            req.as_ptr(),
+            req.len(),
+            0,
+            opts,
+            &mut out,
+            &mut out_len,
+        );
+        assert_eq!(st, Status::Ok, "{}", last_error());
+        assert_eq!(std::slice::from_raw_parts(out, out_len), b"hello");
+        swtls_bytes_free(out, out_len);
+        let md = &server.received().calls[0].metadata;
+        assert!(md.contains(&("x-from-c".to_string(), "yes".to_string())), "{md:?}");
+        // NULL options: none.
+        let st =
+            swtls_channel_unary_with(ch, c(methods::ECHO_UNARY).as_ptr(), null(), 0, 0, null(), &mut out, &mut out_len);
+        assert_eq!(st, Status::Ok, "{}", last_error());
+        swtls_bytes_free(out, out_len);
+
+        // A cancellation flag raised from another thread ends a slow call.
+        let mut cancel = null_mut();
+        assert_eq!(swtls_cancel_new(&mut cancel), Status::Ok);
+        assert_eq!(swtls_call_options_set_cancel(opts, cancel), Status::Ok);
+        let raise = cancel as usize;
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            assert_eq!(swtls_cancel_cancel(raise as *const swtls_cancel), Status::Ok);
+        });
+        let slow = b"5000";
+        let st = swtls_channel_unary_with(
+            ch,
+            c(methods::ECHO_SLOW).as_ptr(),
+            slow.as_ptr(),
+            slow.len(),
+            0,
+            opts,
+            &mut out,
+            &mut out_len,
+        );
+        t.join().unwrap();
+        assert_eq!(st, Status::Cancelled, "{}", last_error());
+        swtls_cancel_free(cancel); // the options keep their own reference
+        swtls_call_options_free(opts);
+        swtls_call_options_free(null_mut());
+        swtls_cancel_free(null_mut());
+
+        // A stream cancelled from another thread while this one waits in finish.
+        server.set_stream_message_delay(Duration::from_secs(5));
+        let mut stream = null_mut();
+        assert_eq!(
+            swtls_channel_stream_open_with(ch, c(methods::ECHO_COLLECT).as_ptr(), 0, null(), &mut stream),
+            Status::Ok
+        );
+        let mut ready = false;
+        assert_eq!(swtls_stream_is_ready(stream, &mut ready), Status::Ok);
+        assert!(ready);
+        assert_eq!(swtls_stream_send(stream, b"x".as_ptr(), 1), Status::Ok);
+        let s = stream as usize;
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            assert_eq!(swtls_stream_cancel(s as *const swtls_stream), Status::Ok);
+        });
+        let st = swtls_stream_finish(stream, &mut out, &mut out_len);
+        t.join().unwrap();
+        assert_eq!(st, Status::Cancelled, "{}", last_error());
+        assert_eq!(swtls_stream_cancel(null()), Status::NullArgument);
+        swtls_stream_free(stream);
+        swtls_channel_free(ch);
+    }
+}
