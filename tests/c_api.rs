@@ -354,3 +354,45 @@ fn replacing_the_log_callback_waits_for_calls_in_progress() {
         t.join().unwrap();
     }
 }
+
+#[test]
+fn two_threads_send_on_one_stream_then_it_finishes() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let cfg = new_config(&[("collector.backend_service", &server.target()), ("agent.ca_dir", dir.to_str().unwrap())]);
+    const PER_THREAD: usize = 2000;
+    unsafe {
+        let mut ch = null_mut();
+        assert_eq!(swtls_channel_new(cfg, &mut ch), Status::Ok, "{}", last_error());
+        let mut stream = null_mut();
+        assert_eq!(swtls_channel_stream_open(ch, c(methods::ECHO_COLLECT).as_ptr(), 0, &mut stream), Status::Ok);
+        // The handle is shared as the header allows: the same pointer, from two threads at once.
+        let shared = stream as usize;
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let senders: Vec<_> = (0..2usize)
+            .map(|t| {
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    let message = vec![t as u8; 10 + t]; // 10 bytes from one thread, 11 from the other
+                    start.wait();
+                    for _ in 0..PER_THREAD {
+                        let st = swtls_stream_send(shared as *mut swtls_stream, message.as_ptr(), message.len());
+                        assert_eq!(st, Status::Ok, "{}", last_error());
+                    }
+                })
+            })
+            .collect();
+        for s in senders {
+            s.join().unwrap();
+        }
+        let (mut out, mut len) = (null_mut(), 0usize);
+        assert_eq!(swtls_stream_finish(stream, &mut out, &mut len), Status::Ok, "{}", last_error());
+        let echoed = String::from_utf8_lossy(std::slice::from_raw_parts(out, len)).into_owned();
+        assert_eq!(echoed, format!("{} {}", 2 * PER_THREAD, 21 * PER_THREAD));
+        swtls_bytes_free(out, len);
+        swtls_stream_free(stream);
+        swtls_channel_free(ch);
+        swtls_config_free(cfg);
+    }
+}

@@ -1,8 +1,6 @@
 //! `swtls_channel` and `swtls_stream`: connecting and calling.
 
-use super::{
-    arg_bytes, arg_mut, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, swtls_config, to_c_bytes, to_handle,
-};
+use super::{arg_bytes, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, swtls_config, to_c_bytes, to_handle};
 use crate::channel::{Channel, ClientStream};
 use crate::error::Status;
 use crate::tls::TlsMode;
@@ -138,7 +136,7 @@ pub unsafe extern "C" fn swtls_stream_send(
     message_len: usize,
 ) -> Status {
     guard("swtls_stream_send", || {
-        let stream = arg_mut(stream, "stream")?;
+        let stream = arg_ref(stream, "stream")?;
         let message = arg_bytes(message, message_len, "message")?;
         let mut s = stream.inner.lock().unwrap_or_else(|p| p.into_inner());
         s.send_blocking(message)
@@ -155,7 +153,7 @@ pub unsafe extern "C" fn swtls_stream_finish(
     out_response_len: *mut usize,
 ) -> Status {
     guard("swtls_stream_finish", || {
-        let stream = arg_mut(stream, "stream")?;
+        let stream = arg_ref(stream, "stream")?;
         let out_response = arg_out(out_response, "out_response")?;
         let out_response_len = arg_out(out_response_len, "out_response_len")?;
         let mut s = stream.inner.lock().unwrap_or_else(|p| p.into_inner());
