@@ -356,6 +356,41 @@ fn replacing_the_log_callback_waits_for_calls_in_progress() {
 }
 
 #[test]
+fn a_length_beyond_isize_max_is_refused_naming_the_argument() {
+    let dir = Certs::new();
+    let empty = dir.agent_dir("e", &[]);
+    let cfg = new_config(&[("agent.ca_dir", empty.to_str().unwrap()), ("collector.backend_service", "127.0.0.1:1")]);
+    let byte = 0u8;
+    let huge = isize::MAX as usize + 1;
+    unsafe {
+        let mut ch = null_mut();
+        assert_eq!(swtls_channel_new(cfg, &mut ch), Status::Ok, "{}", last_error());
+        let (mut out, mut len) = (null_mut(), 0usize);
+        let method = c(methods::ECHO_UNARY);
+        expect(
+            swtls_channel_unary(ch, method.as_ptr(), &byte, huge, 0, &mut out, &mut len),
+            Status::InvalidParameter,
+            &format!("argument 'request': length {huge}"),
+        );
+        assert!(out.is_null() && len == 0);
+        let collect = c(methods::SEGMENT_COLLECT);
+        expect(
+            swtls_report(ch, collect.as_ptr(), &byte, usize::MAX),
+            Status::InvalidParameter,
+            &format!("argument 'message': length {}", usize::MAX),
+        );
+        let mut stream = null_mut();
+        assert_eq!(swtls_channel_stream_open(ch, collect.as_ptr(), 0, &mut stream), Status::Ok, "{}", last_error());
+        expect(swtls_stream_send(stream, &byte, huge), Status::InvalidParameter, "argument 'message': length");
+        // The message says what the limit is.
+        assert!(last_error().contains(&format!("isize::MAX = {}", isize::MAX)), "{}", last_error());
+        swtls_stream_free(stream);
+        swtls_channel_free(ch);
+        swtls_config_free(cfg);
+    }
+}
+
+#[test]
 fn two_threads_send_on_one_stream_then_it_finishes() {
     let certs = Certs::new();
     let server = mtls_server(&certs);

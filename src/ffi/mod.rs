@@ -133,13 +133,20 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str
     })
 }
 
-/// Borrows a buffer argument; NULL is allowed only with length 0.
+/// Borrows a buffer argument; NULL is allowed only with length 0. A length above
+/// `isize::MAX` cannot describe a buffer (`slice::from_raw_parts` requires it) and is refused.
 pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
     }
     if p.is_null() {
         return Err(null(name));
+    }
+    if len > isize::MAX as usize {
+        return Err(Error::new(
+            Status::InvalidParameter,
+            format!("argument '{name}': length {len} is larger than any buffer can be (isize::MAX = {})", isize::MAX),
+        ));
     }
     Ok(std::slice::from_raw_parts(p, len))
 }
