@@ -428,6 +428,11 @@ const char *swtls_status_name(uint32_t status);
 //
 // The string belongs to the library and stays valid until the next failing swtls call on
 // the same thread; copy it to keep it. Successful calls do not change it.
+//
+// A call made while the thread exits, after the library's thread-local storage on it was
+// destroyed (from a pthread key or thread-local destructor), still returns its status, but
+// its message cannot be kept: this then returns a static string starting with
+// `"swtls_last_error: not available"`.
 const char *swtls_last_error(void);
 
 // Routes the library's log messages of level `max_level` and more severe to `callback`

@@ -164,12 +164,16 @@ impl Channel {
             warn!("{warning}");
         }
         let auth = match &config.authentication {
-            Some(t) => Some(AsciiMetadataValue::try_from(t.as_str()).map_err(|_| {
-                Error::new(
-                    Status::ConfigInvalidValue,
-                    "agent.authentication: the token is not valid gRPC metadata; value not shown",
-                )
-            })?),
+            Some(t) => {
+                let mut token = AsciiMetadataValue::try_from(t.as_str()).map_err(|_| {
+                    Error::new(
+                        Status::ConfigInvalidValue,
+                        "agent.authentication: the token is not valid gRPC metadata; value not shown",
+                    )
+                })?;
+                token.set_sensitive(true); // HPACK "never indexed": no header table keeps it
+                Some(token)
+            }
             None => None,
         };
         let shared = Arc::new(Shared {

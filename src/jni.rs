@@ -38,9 +38,14 @@ fn entry<'l, T>(env: &mut JNIEnv<'l>, name: &str, fallback: T, f: impl FnOnce(&m
     match out {
         Some(value) if status == Status::Ok => value,
         _ => {
-            // SAFETY: the guard just recorded the message on this thread.
-            let message = unsafe { CStr::from_ptr(last_error_ptr()) }.to_string_lossy().into_owned();
-            throw(env, status, &message);
+            // Throwing runs inside the boundary too; a panic there leaves no exception.
+            let _ = guard(name, || {
+                // SAFETY: the guard just recorded the message on this thread (or, if the
+                // thread's storage is gone, this is a static string).
+                let message = unsafe { CStr::from_ptr(last_error_ptr()) }.to_string_lossy().into_owned();
+                throw(env, status, &message);
+                Ok(())
+            });
             fallback
         }
     }
@@ -137,7 +142,8 @@ fn with_bytes<R>(env: &mut JNIEnv, b: &JByteArray, name: &str, f: impl FnOnce(&[
         return Err(null(name));
     }
     let len = env.get_array_length(b).map_err(|e| jni_error(name, e))? as usize;
-    let mut buf = BUFFER.with(|c| c.take());
+    // A fresh buffer when the thread's storage is already destroyed (the thread is exiting).
+    let mut buf = BUFFER.try_with(|c| c.take()).unwrap_or_default();
     buf.clear();
     buf.resize(len, 0);
     // SAFETY: u8 and i8 have the same layout.
@@ -147,7 +153,8 @@ fn with_bytes<R>(env: &mut JNIEnv, b: &JByteArray, name: &str, f: impl FnOnce(&[
         Err(e) => Err(jni_error(name, e)),
     };
     if buf.capacity() <= 1 << 20 {
-        BUFFER.with(|c| c.set(buf)); // keep it for the next call, unless it is unusually large
+        // Keep it for the next call, unless it is unusually large or the storage is gone.
+        let _ = BUFFER.try_with(|c| c.set(buf));
     }
     result
 }

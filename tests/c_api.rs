@@ -354,3 +354,80 @@ fn replacing_the_log_callback_waits_for_calls_in_progress() {
         t.join().unwrap();
     }
 }
+
+#[test]
+fn a_length_beyond_isize_max_is_refused_naming_the_argument() {
+    let dir = Certs::new();
+    let empty = dir.agent_dir("e", &[]);
+    let cfg = new_config(&[("agent.ca_dir", empty.to_str().unwrap()), ("collector.backend_service", "127.0.0.1:1")]);
+    let byte = 0u8;
+    let huge = isize::MAX as usize + 1;
+    unsafe {
+        let mut ch = null_mut();
+        assert_eq!(swtls_channel_new(cfg, &mut ch), Status::Ok, "{}", last_error());
+        let (mut out, mut len) = (null_mut(), 0usize);
+        let method = c(methods::ECHO_UNARY);
+        expect(
+            swtls_channel_unary(ch, method.as_ptr(), &byte, huge, 0, &mut out, &mut len),
+            Status::InvalidParameter,
+            &format!("argument 'request': length {huge}"),
+        );
+        assert!(out.is_null() && len == 0);
+        let collect = c(methods::SEGMENT_COLLECT);
+        expect(
+            swtls_report(ch, collect.as_ptr(), &byte, usize::MAX),
+            Status::InvalidParameter,
+            &format!("argument 'message': length {}", usize::MAX),
+        );
+        let mut stream = null_mut();
+        assert_eq!(swtls_channel_stream_open(ch, collect.as_ptr(), 0, &mut stream), Status::Ok, "{}", last_error());
+        expect(swtls_stream_send(stream, &byte, huge), Status::InvalidParameter, "argument 'message': length");
+        // The message says what the limit is.
+        assert!(last_error().contains(&format!("isize::MAX = {}", isize::MAX)), "{}", last_error());
+        swtls_stream_free(stream);
+        swtls_channel_free(ch);
+        swtls_config_free(cfg);
+    }
+}
+
+#[test]
+fn two_threads_send_on_one_stream_then_it_finishes() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let cfg = new_config(&[("collector.backend_service", &server.target()), ("agent.ca_dir", dir.to_str().unwrap())]);
+    const PER_THREAD: usize = 2000;
+    unsafe {
+        let mut ch = null_mut();
+        assert_eq!(swtls_channel_new(cfg, &mut ch), Status::Ok, "{}", last_error());
+        let mut stream = null_mut();
+        assert_eq!(swtls_channel_stream_open(ch, c(methods::ECHO_COLLECT).as_ptr(), 0, &mut stream), Status::Ok);
+        // The handle is shared as the header allows: the same pointer, from two threads at once.
+        let shared = stream as usize;
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let senders: Vec<_> = (0..2usize)
+            .map(|t| {
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    let message = vec![t as u8; 10 + t]; // 10 bytes from one thread, 11 from the other
+                    start.wait();
+                    for _ in 0..PER_THREAD {
+                        let st = swtls_stream_send(shared as *mut swtls_stream, message.as_ptr(), message.len());
+                        assert_eq!(st, Status::Ok, "{}", last_error());
+                    }
+                })
+            })
+            .collect();
+        for s in senders {
+            s.join().unwrap();
+        }
+        let (mut out, mut len) = (null_mut(), 0usize);
+        assert_eq!(swtls_stream_finish(stream, &mut out, &mut len), Status::Ok, "{}", last_error());
+        let echoed = String::from_utf8_lossy(std::slice::from_raw_parts(out, len)).into_owned();
+        assert_eq!(echoed, format!("{} {}", 2 * PER_THREAD, 21 * PER_THREAD));
+        swtls_bytes_free(out, len);
+        swtls_stream_free(stream);
+        swtls_channel_free(ch);
+        swtls_config_free(cfg);
+    }
+}

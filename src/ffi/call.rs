@@ -130,7 +130,31 @@ pub unsafe extern "C" fn swtls_channel_unary_with(
     out_response: *mut *mut u8,
     out_response_len: *mut usize,
 ) -> Status {
-    guard("swtls_channel_unary_with", || {
+    unary(
+        "swtls_channel_unary_with",
+        channel,
+        method,
+        (request, request_len),
+        timeout_ms,
+        options,
+        out_response,
+        out_response_len,
+    )
+}
+
+/// The one unary call behind `swtls_channel_unary` and `swtls_channel_unary_with`.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn unary(
+    name: &str,
+    channel: *const swtls_channel,
+    method: *const c_char,
+    (request, request_len): (*const u8, usize),
+    timeout_ms: u32,
+    options: *const swtls_call_options,
+    out_response: *mut *mut u8,
+    out_response_len: *mut usize,
+) -> Status {
+    guard(name, || {
         let channel = arg_ref(channel, "channel")?;
         let method = arg_str(method, "method")?;
         let request = arg_bytes(request, request_len, "request")?;
@@ -152,7 +176,19 @@ pub unsafe extern "C" fn swtls_channel_stream_open_with(
     options: *const swtls_call_options,
     out: *mut *mut swtls_stream,
 ) -> Status {
-    guard("swtls_channel_stream_open_with", || {
+    stream_open("swtls_channel_stream_open_with", channel, method, timeout_ms, options, out)
+}
+
+/// The one stream opening behind `swtls_channel_stream_open` and `..._open_with`.
+pub(super) unsafe fn stream_open(
+    name: &str,
+    channel: *const swtls_channel,
+    method: *const c_char,
+    timeout_ms: u32,
+    options: *const swtls_call_options,
+    out: *mut *mut swtls_stream,
+) -> Status {
+    guard(name, || {
         let channel = arg_ref(channel, "channel")?;
         let method = arg_str(method, "method")?;
         let out = arg_out(out, "out")?;

@@ -1,12 +1,9 @@
 //! `swtls_channel` and `swtls_stream`: connecting and calling.
 
-use super::{
-    arg_bytes, arg_mut, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, swtls_config, to_c_bytes, to_handle,
-};
+use super::{arg_bytes, arg_out, arg_ref, free_handle, guard, guard_or, swtls_config, to_c_bytes, to_handle};
 use crate::channel::{Channel, ClientStream, StreamCanceller};
 use crate::error::Status;
 use crate::tls::TlsMode;
-use bytes::Bytes;
 use std::ffi::{c_char, CString};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -102,16 +99,16 @@ pub unsafe extern "C" fn swtls_channel_unary(
     out_response: *mut *mut u8,
     out_response_len: *mut usize,
 ) -> Status {
-    guard("swtls_channel_unary", || {
-        let channel = arg_ref(channel, "channel")?;
-        let method = arg_str(method, "method")?;
-        let request = arg_bytes(request, request_len, "request")?;
-        let out_response = arg_out(out_response, "out_response")?;
-        let out_response_len = arg_out(out_response_len, "out_response_len")?;
-        let response = channel.inner.unary_blocking(method, Bytes::copy_from_slice(request), timeout(timeout_ms))?;
-        to_c_bytes(&response, out_response, out_response_len);
-        Ok(())
-    })
+    super::call::unary(
+        "swtls_channel_unary",
+        channel,
+        method,
+        (request, request_len),
+        timeout_ms,
+        std::ptr::null(),
+        out_response,
+        out_response_len,
+    )
 }
 
 /// Opens a client-streaming call on `method` (e.g.
@@ -126,14 +123,7 @@ pub unsafe extern "C" fn swtls_channel_stream_open(
     timeout_ms: u32,
     out: *mut *mut swtls_stream,
 ) -> Status {
-    guard("swtls_channel_stream_open", || {
-        let channel = arg_ref(channel, "channel")?;
-        let method = arg_str(method, "method")?;
-        let out = arg_out(out, "out")?;
-        let stream = channel.inner.open_stream(method, timeout(timeout_ms))?;
-        out.write(to_handle(swtls_stream::new(stream)));
-        Ok(())
-    })
+    super::call::stream_open("swtls_channel_stream_open", channel, method, timeout_ms, std::ptr::null(), out)
 }
 
 /// Sends one message (the bytes are copied). Waits only while the stream's small buffer
@@ -146,7 +136,7 @@ pub unsafe extern "C" fn swtls_stream_send(
     message_len: usize,
 ) -> Status {
     guard("swtls_stream_send", || {
-        let stream = arg_mut(stream, "stream")?;
+        let stream = arg_ref(stream, "stream")?;
         let message = arg_bytes(message, message_len, "message")?;
         let mut s = stream.inner.lock().unwrap_or_else(|p| p.into_inner());
         s.send_blocking(message)
@@ -163,7 +153,7 @@ pub unsafe extern "C" fn swtls_stream_finish(
     out_response_len: *mut usize,
 ) -> Status {
     guard("swtls_stream_finish", || {
-        let stream = arg_mut(stream, "stream")?;
+        let stream = arg_ref(stream, "stream")?;
         let out_response = arg_out(out_response, "out_response")?;
         let out_response_len = arg_out(out_response_len, "out_response_len")?;
         let mut s = stream.inner.lock().unwrap_or_else(|p| p.into_inner());

@@ -52,6 +52,11 @@ static STATUS_NAMES: std::sync::LazyLock<Vec<std::ffi::CString>> = std::sync::La
 ///
 /// The string belongs to the library and stays valid until the next failing swtls call on
 /// the same thread; copy it to keep it. Successful calls do not change it.
+///
+/// A call made while the thread exits, after the library's thread-local storage on it was
+/// destroyed (from a pthread key or thread-local destructor), still returns its status, but
+/// its message cannot be kept: this then returns a static string starting with
+/// `"swtls_last_error: not available"`.
 #[no_mangle]
 pub extern "C" fn swtls_last_error() -> *const c_char {
     guard_or(c"".as_ptr(), last_error_ptr)

@@ -31,13 +31,28 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
+/// What `swtls_last_error` returns when the calling thread's storage for the last error is
+/// gone (a call made from a thread-local or pthread key destructor while the thread exits):
+/// the message of a failure could not be kept, but the status was returned all the same.
+pub(crate) const LAST_ERROR_UNAVAILABLE: &CStr =
+    c"swtls_last_error: not available (the calling thread is exiting and its thread-local storage was destroyed)";
+
+/// Records the message of a failure for `swtls_last_error`; does nothing (and never
+/// panics) when the thread's storage is already destroyed.
 pub(crate) fn set_last_error(message: &str) {
     let c = CString::new(message.replace('\0', "?")).unwrap_or_default();
-    LAST_ERROR.with(|l| *l.borrow_mut() = c);
+    let _ = LAST_ERROR.try_with(|l| {
+        if let Ok(mut slot) = l.try_borrow_mut() {
+            *slot = c;
+        }
+    });
 }
 
+/// The last error of the calling thread, or [`LAST_ERROR_UNAVAILABLE`]; never panics.
 pub(crate) fn last_error_ptr() -> *const c_char {
-    LAST_ERROR.with(|l| l.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|l| l.try_borrow().map(|m| m.as_ptr()).unwrap_or(LAST_ERROR_UNAVAILABLE.as_ptr()))
+        .unwrap_or(LAST_ERROR_UNAVAILABLE.as_ptr())
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -50,28 +65,52 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Drops a panic payload inside the boundary too (its `Drop` could panic); a payload of
+/// that second panic is leaked rather than dropped.
+fn discard(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}
+
 /// The panic boundary for fallible entry points: runs `f`, records the message of any error,
-/// and turns a panic into `SWTLS_STATUS_PANIC`.
+/// and turns a panic into `SWTLS_STATUS_PANIC`. Everything it does (running `f`, recording
+/// the message, dropping the error or the panic payload) happens inside `catch_unwind`.
 pub(crate) fn guard(name: &str, f: impl FnOnce() -> Result<()>) -> Status {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => Status::Ok,
-        Ok(Err(e)) => {
+    let outcome = catch_unwind(AssertUnwindSafe(|| match f() {
+        Ok(()) => Status::Ok,
+        Err(e) => {
             set_last_error(&e.message);
             e.status
         }
-        Err(p) => {
-            set_last_error(&format!(
-                "{name}: internal panic (a bug in swtls, please report it): {}",
-                panic_message(&*p)
-            ));
+    }));
+    match outcome {
+        Ok(status) => status,
+        Err(payload) => {
+            let recorded = catch_unwind(AssertUnwindSafe(|| {
+                set_last_error(&format!(
+                    "{name}: internal panic (a bug in swtls, please report it): {}",
+                    panic_message(&*payload)
+                ));
+            }));
+            if let Err(again) = recorded {
+                std::mem::forget(again);
+            }
+            discard(payload);
             Status::Panic
         }
     }
 }
 
 /// The panic boundary for entry points that cannot report a status (`*_free`, getters).
-pub(crate) fn guard_or<T>(fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+pub(crate) fn guard_or<T: Copy>(fallback: T, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => value,
+        Err(payload) => {
+            discard(payload);
+            fallback
+        }
+    }
 }
 
 fn null(name: &str) -> Error {
@@ -81,10 +120,6 @@ fn null(name: &str) -> Error {
 /// Borrows a handle or struct argument.
 pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     p.as_ref().ok_or_else(|| null(name))
-}
-
-pub(crate) unsafe fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
-    p.as_mut().ok_or_else(|| null(name))
 }
 
 /// Borrows a NUL-terminated UTF-8 string argument.
@@ -100,13 +135,20 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str
     })
 }
 
-/// Borrows a buffer argument; NULL is allowed only with length 0.
+/// Borrows a buffer argument; NULL is allowed only with length 0. A length above
+/// `isize::MAX` cannot describe a buffer (`slice::from_raw_parts` requires it) and is refused.
 pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
     }
     if p.is_null() {
         return Err(null(name));
+    }
+    if len > isize::MAX as usize {
+        return Err(Error::new(
+            Status::InvalidParameter,
+            format!("argument '{name}': length {len} is larger than any buffer can be (isize::MAX = {})", isize::MAX),
+        ));
     }
     Ok(std::slice::from_raw_parts(p, len))
 }

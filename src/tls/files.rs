@@ -3,7 +3,9 @@
 use crate::error::{Error, Result, Status};
 use rustls_pki_types::pem::{self, PemObject, SectionKind};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer};
+use std::ops::Deref;
 use std::path::Path;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Reads a whole file; a missing file and an unreadable one get distinct codes, both naming
 /// the file and the configuration key that pointed at it.
@@ -75,34 +77,57 @@ fn der_kind_name(kind: &DerKind) -> &'static str {
 const DECRYPT_HINT: &str = "swtls needs it unencrypted: run `openssl pkey -in FILE -out FILE.plain` \
     and point the configuration at the result";
 
+/// The decoded PEM sections of a file. A key file's sections hold the key, so they are
+/// wiped when dropped; a section taken out (`std::mem::take`) leaves an empty one behind.
+struct Sections(Vec<(SectionKind, Vec<u8>)>);
+
+impl Sections {
+    fn wipe(&mut self) {
+        for (_, der) in &mut self.0 {
+            der.zeroize(); // the bytes and the spare capacity, then the length
+        }
+    }
+}
+
+impl Drop for Sections {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl Deref for Sections {
+    type Target = [(SectionKind, Vec<u8>)];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// Whether `needle` occurs in `haystack` (searched in place: no copy of a key file's text).
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// The PEM sections of a file, with errors that say what the file holds instead.
-fn pem_sections(
-    bytes: &[u8],
-    path: &Path,
-    key: &str,
-    status: Status,
-    what: &str,
-) -> Result<Vec<(SectionKind, Vec<u8>)>> {
+fn pem_sections(bytes: &[u8], path: &Path, key: &str, status: Status, what: &str) -> Result<Sections> {
     let err = |why: String| Error::new(status, format!("{}: '{}' {}", key, path.display(), why));
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(err(format!("is empty (expected {what})")));
     }
-    let mut sections = Vec::new();
+    let mut sections = Sections(Vec::new());
     for item in <(SectionKind, Vec<u8>) as PemObject>::pem_slice_iter(bytes) {
         match item {
-            Ok(section) => sections.push(section),
+            Ok(section) => sections.0.push(section),
             Err(pem::Error::NoItemsFound) => break,
             Err(e) => return Err(err(format!("is not valid PEM: {e}"))),
         }
     }
     if sections.is_empty() {
-        let text = String::from_utf8_lossy(bytes);
-        if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
+        if contains(bytes, b"ENCRYPTED PRIVATE KEY") || contains(bytes, b"Proc-Type: 4,ENCRYPTED") {
             return Err(err("holds an encrypted private key; swtls needs it unencrypted: run \
                  `openssl pkey -in FILE -out FILE.plain` and point the configuration at the result"
                 .into()));
         }
-        if text.contains("-----BEGIN") {
+        if contains(bytes, b"-----BEGIN") {
             return Err(err(format!("holds no PEM block swtls understands (expected {what})")));
         }
         return Err(err(format!("holds no PEM data (expected {what} between -----BEGIN and -----END lines)")));
@@ -159,13 +184,19 @@ pub fn load_private_key(path: &Path, key: &str) -> Result<PrivateKeyDer<'static>
 }
 
 /// [`load_private_key`] on the bytes of the file at `path` (named in errors with `key`).
+///
+/// The bytes (the PEM text or DER of the key) are wiped before this returns, and so is every
+/// decoded PEM section; the key's DER is moved, not copied, into the result.
 pub fn parse_private_key(bytes: Vec<u8>, path: &Path, key: &str) -> Result<PrivateKeyDer<'static>> {
+    let mut bytes = Zeroizing::new(bytes);
     if bytes.first() == Some(&0x30) {
         let kind = der_kind(&bytes);
+        // Only the key taken into the result leaves `bytes`; on an error, all is wiped.
+        let mut take = || std::mem::take(&mut *bytes);
         return match kind {
-            DerKind::Pkcs8Key => Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(bytes))),
-            DerKind::Pkcs1Key => Ok(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(bytes))),
-            DerKind::Sec1Key => Ok(PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(bytes))),
+            DerKind::Pkcs8Key => Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(take()))),
+            DerKind::Pkcs1Key => Ok(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(take()))),
+            DerKind::Sec1Key => Ok(PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(take()))),
             DerKind::EncryptedKey => Err(Error::new(
                 Status::PrivateKeyInvalid,
                 format!("{}: '{}' holds an encrypted private key (DER); {DECRYPT_HINT}", key, path.display()),
@@ -181,15 +212,22 @@ pub fn parse_private_key(bytes: Vec<u8>, path: &Path, key: &str) -> Result<Priva
             )),
         };
     }
-    let sections = pem_sections(&bytes, path, key, Status::PrivateKeyInvalid, "-----BEGIN PRIVATE KEY-----")?;
-    let mut keys = sections.iter().filter_map(|(kind, der)| match kind {
-        SectionKind::PrivateKey => Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der.clone()))),
-        SectionKind::RsaPrivateKey => Some(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der.clone()))),
-        SectionKind::EcPrivateKey => Some(PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(der.clone()))),
-        _ => None,
-    });
-    let Some(first) = keys.next() else {
-        return Err(Error::new(
+    let mut sections = pem_sections(&bytes, path, key, Status::PrivateKeyInvalid, "-----BEGIN PRIVATE KEY-----")?;
+    let is_key = |kind: &SectionKind| {
+        matches!(kind, SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey)
+    };
+    let keys: Vec<usize> = (0..sections.len()).filter(|i| is_key(&sections[*i].0)).collect();
+    match keys[..] {
+        [i] => {
+            let (kind, der) = &mut sections.0[i];
+            let der = std::mem::take(der);
+            Ok(match kind {
+                SectionKind::RsaPrivateKey => PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der)),
+                SectionKind::EcPrivateKey => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(der)),
+                _ => PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der)),
+            })
+        }
+        [] => Err(Error::new(
             Status::PrivateKeyInvalid,
             format!(
                 "{}: '{}' holds {} where a private key was expected",
@@ -197,13 +235,55 @@ pub fn parse_private_key(bytes: Vec<u8>, path: &Path, key: &str) -> Result<Priva
                 path.display(),
                 kind_name(sections[0].0)
             ),
-        ));
-    };
-    if keys.next().is_some() {
-        return Err(Error::new(
+        )),
+        _ => Err(Error::new(
             Status::PrivateKeyInvalid,
             format!("{}: '{}' holds more than one private key; keep only the client's", key, path.display()),
-        ));
+        )),
     }
-    Ok(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SEQUENCE { INTEGER 0, SEQUENCE { NULL }, OCTET STRING }: shaped like PKCS#8.
+    const PKCS8_LIKE: [u8; 13] = [0x30, 0x0b, 0x02, 0x01, 0x00, 0x30, 0x02, 0x05, 0x00, 0x04, 0x02, 0xaa, 0xbb];
+
+    #[test]
+    fn sections_are_wiped_in_place() {
+        let der = vec![0x5a; 100];
+        let (ptr, capacity) = (der.as_ptr(), der.capacity());
+        let mut sections = Sections(vec![(SectionKind::PrivateKey, der)]);
+        sections.wipe();
+        // The allocation is still the section's (zeroize keeps the capacity): every byte of
+        // it, spare capacity included, now reads zero.
+        assert_eq!(sections.0[0].1.capacity(), capacity);
+        assert_eq!(sections.0[0].1.as_ptr(), ptr);
+        // SAFETY: `ptr` is the live allocation of `capacity` bytes that zeroize just wrote.
+        let memory = unsafe { std::slice::from_raw_parts(ptr, capacity) };
+        assert!(memory.iter().all(|b| *b == 0), "{memory:02x?}");
+    }
+
+    #[test]
+    fn a_der_key_is_moved_into_the_result_not_copied() {
+        let bytes = PKCS8_LIKE.to_vec();
+        let ptr = bytes.as_ptr();
+        let key = parse_private_key(bytes, Path::new("k.der"), "agent.ssl_key_path").unwrap();
+        assert!(matches!(key, PrivateKeyDer::Pkcs8(_)));
+        assert_eq!(key.secret_der(), &PKCS8_LIKE[..]);
+        assert_eq!(key.secret_der().as_ptr(), ptr, "the key's DER should be the file's buffer, moved");
+    }
+
+    #[test]
+    fn a_pem_key_is_found_among_other_sections() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n\
+                   -----BEGIN EC PRIVATE KEY-----\nMAsCAQAwAgUABAKquw==\n-----END EC PRIVATE KEY-----\n";
+        let key = parse_private_key(pem.as_bytes().to_vec(), Path::new("k.pem"), "agent.ssl_key_path").unwrap();
+        assert!(matches!(key, PrivateKeyDer::Sec1(_)));
+        assert_eq!(key.secret_der(), &PKCS8_LIKE[..]);
+        let two = pem.replace("CERTIFICATE", "PRIVATE KEY");
+        let err = parse_private_key(two.into_bytes(), Path::new("k.pem"), "agent.ssl_key_path").unwrap_err();
+        assert!(err.message.contains("more than one private key"), "{}", err.message);
+    }
 }

@@ -21,12 +21,14 @@ use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore};
 use std::path::Path;
 use std::sync::{Arc, Mutex, TryLockError};
+use zeroize::Zeroizing;
 
-/// The bytes of the files behind one generation of material, read once.
+/// The bytes of the files behind one generation of material, read once. The key's bytes
+/// are wiped when dropped, whether or not they were parsed.
 struct Files {
     ca: Option<Vec<u8>>,
     cert: Option<Vec<u8>>,
-    key: Option<Vec<u8>>,
+    key: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl Files {
@@ -36,7 +38,7 @@ impl Files {
             Trust::SystemRoots => None,
         };
         let (cert, key) = match &plan.client_cert {
-            Some((c, k)) => (Some(read_file(c, CERT_KEY)?), Some(read_file(k, KEY_KEY)?)),
+            Some((c, k)) => (Some(read_file(c, CERT_KEY)?), Some(Zeroizing::new(read_file(k, KEY_KEY)?))),
             None => (None, None),
         };
         Ok(Files { ca, cert, key })
@@ -48,7 +50,7 @@ impl Files {
     fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        for part in [&self.ca, &self.cert, &self.key] {
+        for part in [self.ca.as_deref(), self.cert.as_deref(), self.key.as_ref().map(|k| k.as_slice())] {
             part.hash(&mut h);
         }
         h.finish()
@@ -129,7 +131,7 @@ fn warn_if_key_exposed(path: &Path) {
 
 fn load_client_key(
     (cert, cert_bytes): (&Path, Vec<u8>),
-    (key, key_bytes): (&Path, Vec<u8>),
+    (key, mut key_bytes): (&Path, Zeroizing<Vec<u8>>),
     provider: &CryptoProvider,
 ) -> Result<Arc<CertifiedKey>> {
     let chain = parse_certs(cert_bytes, cert, CERT_KEY)?;
@@ -137,7 +139,8 @@ fn load_client_key(
         warn_if_expiring(leaf, cert, "the client certificate");
     }
     warn_if_key_exposed(key);
-    let der = parse_private_key(key_bytes, key, KEY_KEY)?;
+    // Moved out (parse_private_key wipes what it consumes); the emptied holder wipes nothing.
+    let der = parse_private_key(std::mem::take(&mut *key_bytes), key, KEY_KEY)?;
     let signing = provider.key_provider.load_private_key(der).map_err(|e| {
         Error::new(
             Status::PrivateKeyInvalid,

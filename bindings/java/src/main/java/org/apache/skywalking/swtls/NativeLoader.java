@@ -1,11 +1,18 @@
 package org.apache.skywalking.swtls;
 
 import java.io.File;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 
@@ -15,13 +22,15 @@ import java.util.Locale;
  *   <li>the file (or directory holding it) named by the system property
  *       {@code swtls.library.path}, else by the environment variable {@code SWTLS_LIBRARY};</li>
  *   <li>the copy inside the jar, {@code /native/<os>-<arch>/<library file>}, extracted to a
- *       temporary file;</li>
+ *       new temporary directory that only the current user may enter (see {@link #extract});</li>
  *   <li>{@code System.loadLibrary("swtls")} ({@code java.library.path}).</li>
  * </ol>
  */
 final class NativeLoader {
     static final String PROPERTY = "swtls.library.path";
     static final String ENV = "SWTLS_LIBRARY";
+    /** The extracted library's directory and file: read, write and execute for the owner alone. */
+    static final String OWNER_ONLY = "rwx------";
 
     private NativeLoader() {}
 
@@ -114,16 +123,25 @@ final class NativeLoader {
         }
     }
 
-    private static File extract(InputStream in, String fileName) throws IOException {
+    /**
+     * Copies the library out of the jar into a new directory that only the current user may
+     * enter (where the file system has POSIX permissions), as a file only that user may
+     * write, so that no other local user can replace it between extraction and loading.
+     */
+    static File extract(InputStream in, String fileName) throws IOException {
         try {
-            File dir = File.createTempFile("swtls-", "");
-            if (!dir.delete() || !dir.mkdir()) {
-                throw new IOException("cannot create the directory " + dir);
-            }
-            dir.deleteOnExit();
-            File out = new File(dir, fileName);
-            out.deleteOnExit();
-            OutputStream os = new FileOutputStream(out);
+            boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+            FileAttribute<?>[] ownerOnly = posix
+                    ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString(OWNER_ONLY))}
+                    : new FileAttribute<?>[0];
+            // Elsewhere (Windows) the user's temporary directory is already private to the user.
+            Path dir = Files.createTempDirectory("swtls-", ownerOnly);
+            dir.toFile().deleteOnExit();
+            Path out = dir.resolve(fileName);
+            out.toFile().deleteOnExit();
+            OutputStream os = Channels.newOutputStream(Files.newByteChannel(
+                    out, EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), ownerOnly));
             try {
                 byte[] buf = new byte[1 << 16];
                 int n;
@@ -133,7 +151,7 @@ final class NativeLoader {
             } finally {
                 os.close();
             }
-            return out;
+            return out.toFile();
         } finally {
             in.close();
         }
