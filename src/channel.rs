@@ -275,9 +275,13 @@ impl Channel {
     /// a cancellation token: raising it ends the call with `CANCELLED` and resets it.
     pub async fn unary_with(&self, method: &str, body: Bytes, options: &CallOptions) -> Result<Bytes> {
         let proc = self.open()?;
+        if options.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+            return Err(call::cancelled_error(method)); // raised before: the call does not start
+        }
         tokio::select! {
-            r = proc.unary(method, body, options) => r,
+            biased;
             () = call::cancelled(options.cancel.as_ref()) => Err(call::cancelled_error(method)),
+            r = proc.unary(method, body, options) => r,
         }
     }
 
@@ -305,7 +309,6 @@ impl Channel {
         let path = parse_method(method)?;
         let deadline = options.timeout.unwrap_or(proc.shared.timeout);
         let queue = SendQueue::new(STREAM_BUFFER);
-        let body = FramedBody::new(queue.clone());
         let method_owned = method.to_string();
         let idx = proc.current_index();
         let cancel = options.cancel.clone().unwrap_or_default();
@@ -313,10 +316,10 @@ impl Channel {
         let task = {
             let (cancel, queue) = (cancel.clone(), queue.clone());
             runtime().spawn(async move {
-                let call = proc.client_stream(idx, path, &method_owned, &metadata, body, deadline);
+                let call = proc.stream_call(idx, path, &method_owned, &metadata, &queue, deadline);
                 tokio::pin!(call);
-                tokio::select! {
-                    r = &mut call => r,
+                let r = tokio::select! {
+                    biased;
                     () = cancel.cancelled() => {
                         // The body ends with a reset; give the transport a moment to send it
                         // before the call is dropped.
@@ -324,7 +327,11 @@ impl Channel {
                         let _ = tokio::time::timeout(Duration::from_millis(100), &mut call).await;
                         Err(call::cancelled_error(&method_owned))
                     }
-                }
+                    r = &mut call => r,
+                };
+                // The call is over: senders stop waiting (a retryable body left that to us).
+                queue.abandon();
+                r
             })
         };
         Ok(ClientStream {
@@ -659,20 +666,81 @@ impl Proc {
     where
         B: http_body::Body<Data = Bytes, Error = tonic::Status> + Send + 'static,
     {
-        let started = Instant::now();
-        let channel = self.channel(idx)?;
-        let (metadata, _, ()) = self.request((), deadline, metadata).into_parts();
-        let call = framed::client_streaming(channel, path, metadata, body, MAX_RESPONSE_BYTES);
-        let result = match tokio::time::timeout(deadline, call).await {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(status)) if timed_out(&status) => Err(self.deadline_error(method, deadline, idx)),
-            Ok(Err(status)) => Err(self.explain(idx, &status, method, started).await.0),
-            Err(_) => Err(self.deadline_error(method, deadline, idx)),
-        };
+        let result = self.client_stream_attempt(idx, path, method, metadata, body, deadline).await.map_err(|(e, _)| e);
         if let Err(e) = &result {
             self.after_failure(idx, e);
         }
         result
+    }
+
+    /// [`Proc::client_stream`] without counting a failure against the backend; a failure
+    /// says whether nothing was sent (connecting failed).
+    async fn client_stream_attempt<B>(
+        &self,
+        idx: usize,
+        path: PathAndQuery,
+        method: &str,
+        metadata: &Metadata,
+        body: B,
+        deadline: Duration,
+    ) -> std::result::Result<Bytes, (Error, bool)>
+    where
+        B: http_body::Body<Data = Bytes, Error = tonic::Status> + Send + 'static,
+    {
+        let started = Instant::now();
+        let channel = self.channel(idx).map_err(|e| (e, false))?;
+        let (metadata, _, ()) = self.request((), deadline, metadata).into_parts();
+        let call = framed::client_streaming(channel, path, metadata, body, MAX_RESPONSE_BYTES);
+        match tokio::time::timeout(deadline, call).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(status)) if timed_out(&status) => Err((self.deadline_error(method, deadline, idx), false)),
+            Ok(Err(status)) => Err(self.explain(idx, &status, method, started).await),
+            Err(_) => Err((self.deadline_error(method, deadline, idx), false)),
+        }
+    }
+
+    /// The call of a [`ClientStream`]: [`Proc::client_stream`] on backend `first` and, while
+    /// connecting fails before the request went out, on the next backends (as unary calls
+    /// do), with the messages queued meanwhile. The deadline covers every attempt.
+    async fn stream_call(
+        &self,
+        first: usize,
+        path: PathAndQuery,
+        method: &str,
+        metadata: &Metadata,
+        queue: &Arc<SendQueue>,
+        deadline: Duration,
+    ) -> Result<Bytes> {
+        let n = self.targets.len();
+        let started = Instant::now();
+        let mut i = 0;
+        loop {
+            let idx = (first + i) % n;
+            // The first attempt carries the deadline as given (the server sees it exactly).
+            let left = if i == 0 { deadline } else { deadline.saturating_sub(started.elapsed()) };
+            let body = FramedBody::new(queue.clone());
+            match self.client_stream_attempt(idx, path.clone(), method, metadata, body, left).await {
+                Ok(resp) => {
+                    if i > 0 {
+                        self.switch(
+                            first,
+                            idx,
+                            &format!("{} did not accept a connection", self.targets[first].backend),
+                        );
+                    }
+                    return Ok(resp);
+                }
+                Err((e, not_sent)) if not_sent && i + 1 < n && !queue.was_polled() && !left.is_zero() => {
+                    warn!("{}; trying the next backend", e.message);
+                    self.targets[idx].health.mark_down();
+                    i += 1;
+                }
+                Err((e, _)) => {
+                    self.after_failure(idx, &e);
+                    return Err(e);
+                }
+            }
+        }
     }
 
     /// One client stream of the reporter on backend `idx`: [`Proc::client_stream`], and
@@ -975,8 +1043,9 @@ impl ClientStream {
         let message = message.as_ref();
         if let Some(queue) = self.ready_queue(message)? {
             let pushed = tokio::select! {
-                r = queue.push(message) => r.is_ok(),
+                biased;
                 () = self.cancel.cancelled() => false,
+                r = queue.push(message) => r.is_ok(),
             };
             if pushed {
                 return Ok(());

@@ -66,6 +66,8 @@ struct State {
     body_gone: bool,
     /// The body's task, waiting for messages.
     body_waker: Option<Waker>,
+    /// A body was polled: the transport sent the request (a retry would repeat it).
+    polled: bool,
 }
 
 /// The bounded queue between a stream's caller and its request body.
@@ -90,6 +92,7 @@ impl SendQueue {
                 end: End::Open,
                 body_gone: false,
                 body_waker: None,
+                polled: false,
             }),
             room: tokio::sync::Notify::new(),
             limit: limit.max(1),
@@ -133,6 +136,17 @@ impl SendQueue {
         Ok(true)
     }
 
+    /// True once a body on this queue was polled by the transport.
+    pub(crate) fn was_polled(&self) -> bool {
+        self.lock().polled
+    }
+
+    /// The call is over: senders stop (and a waiting one wakes).
+    pub(crate) fn abandon(&self) {
+        self.lock().body_gone = true;
+        self.room.notify_one();
+    }
+
     /// True when [`SendQueue::try_push`] would take a message now.
     pub(crate) fn has_room(&self) -> bool {
         let st = self.lock();
@@ -167,6 +181,9 @@ pub(crate) struct FramedBody {
 const GATHER_BELOW: usize = 16 * 1024;
 
 impl FramedBody {
+    /// A body on `queue`. Dropped without being polled (connecting failed), it leaves the
+    /// queue open for another attempt: the owner of the call calls
+    /// [`SendQueue::abandon`] when the call is over.
     pub(crate) fn new(queue: Arc<SendQueue>) -> FramedBody {
         FramedBody { queue, done: false, yielded: false }
     }
@@ -182,6 +199,7 @@ impl http_body::Body for FramedBody {
             return Poll::Ready(None);
         }
         let mut st = this.queue.lock();
+        st.polled = true;
         if !st.buf.is_empty() {
             // Less than a TLS record's worth and the caller still sending: let it add more
             // first, once (a trip through the scheduler, a few microseconds). The transport
@@ -227,7 +245,13 @@ impl http_body::Body for FramedBody {
 
 impl Drop for FramedBody {
     fn drop(&mut self) {
-        self.queue.lock().body_gone = true;
+        {
+            let mut st = self.queue.lock();
+            if !st.polled {
+                return;
+            }
+            st.body_gone = true;
+        }
         self.queue.room.notify_one();
     }
 }
@@ -350,13 +374,36 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_body_releases_a_waiting_sender() {
         let q = SendQueue::new(1);
-        let body = FramedBody::new(q.clone());
+        let mut body = FramedBody::new(q.clone());
+        // The transport started on the body (the request went out).
+        assert!(poll(&mut body).is_pending());
         q.push(b"1").await.unwrap();
         let q2 = q.clone();
         let second = tokio::spawn(async move { q2.push(b"2").await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(body);
         assert!(second.await.unwrap().is_err());
+        assert!(q.push(b"3").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_body_dropped_unpolled_leaves_the_queue_to_the_next_attempt() {
+        let q = SendQueue::new(1);
+        q.push(b"1").await.unwrap();
+        let q2 = q.clone();
+        let second = tokio::spawn(async move { q2.push(b"2").await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Connecting failed: the body was never polled. The message stays queued and the
+        // sender keeps waiting, for the body of the next attempt.
+        drop(FramedBody::new(q.clone()));
+        assert!(!q.was_polled());
+        let mut next = FramedBody::new(q.clone());
+        let Poll::Ready(Some(Ok(frame))) = poll(&mut next) else { panic!("expected the queued message") };
+        assert_eq!(&frame.into_data().unwrap()[..], &super::frame(b"1")[..]);
+        assert!(second.await.unwrap().is_ok(), "the waiting sender got room");
+        // The owner ends the call: senders stop.
+        drop(next);
+        q.abandon();
         assert!(q.push(b"3").await.is_err());
     }
 

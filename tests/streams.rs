@@ -133,3 +133,29 @@ fn a_server_that_goes_away_mid_stream_fails_the_stream_without_hanging() {
     assert!(stream.finish_blocking().is_err());
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+/// A client stream whose first backend refuses connections moves to the next one with the
+/// messages queued meanwhile, as unary calls do (found with the SkyWalking Python agent:
+/// a batch handed to a stream on a dead first backend was lost).
+#[test]
+fn a_stream_moves_to_the_next_backend_when_connecting_fails() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead); // nothing listens there now: connection refused
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    let backends = format!("{dead_addr},{}", server.target());
+    // The channel starts on a random backend: enough fresh channels that both orders occur.
+    for round in 0..8 {
+        let ch = Channel::new(&config(&backends, &dir, &[])).unwrap();
+        let mut s = ch.open_stream(methods::ECHO_COLLECT, Some(Duration::from_secs(10))).unwrap();
+        for _ in 0..3 {
+            s.send_blocking(b"abcd").unwrap();
+        }
+        let answer = s.finish_blocking().unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(&answer[..], b"3 12", "round {round}");
+        assert_eq!(ch.current_backend().to_string(), server.target(), "round {round}: the live backend is current");
+    }
+    assert_eq!(server.received().streams_completed, 8);
+}
