@@ -129,8 +129,8 @@ def test_raw_bytes_without_serializers(channel):
 
 def test_metadata_goes_on_the_wire_with_the_token(pb, peer, channel):
     stub = pb.rpc.ManagementServiceStub(channel)
-    stub.keepAlive(pb.msg.InstancePingPkg(service="md"), metadata=[("x-agent", "python-stubs"),
-                                                                    ("x-trace-bin", b"\x00\x01\xff")])
+    metadata = [("x-agent", "python-stubs"), ("x-trace-bin", b"\x00\x01\xff")]
+    stub.keepAlive(pb.msg.InstancePingPkg(service="md"), metadata=metadata)
     # The call got through the token check, and carried the metadata as well.
     assert peer.wait_for(lambda lines: any(
         ln.startswith("metadata keepAlive ") and "x-agent=python-stubs" in ln and "x-trace-bin=0001ff" in ln
@@ -162,8 +162,8 @@ def test_interceptors_of_grpc_intercept_channel(pb, peer, channel):
     intercepted = grpc.intercept_channel(channel, AddHeader())
     stub = pb.rpc.ManagementServiceStub(intercepted)
     assert isinstance(stub.keepAlive(pb.msg.InstancePingPkg(service="intercepted")), pb.msg.Commands)
-    assert peer.wait_for(lambda lines: any(ln.startswith("metadata keepAlive ") and "x-intercepted=yes" in ln
-                                           for ln in lines))
+    assert peer.wait_for(lambda lines: any(
+        ln.startswith("metadata keepAlive ") and "x-intercepted=yes" in ln for ln in lines))
     assert isinstance(pb.rpc.TraceSegmentReportServiceStub(intercepted).collect(iter(segments(pb, "icpt", 2))),
                       pb.msg.Commands)
     assert peer.wait_for(lambda lines: "segment icpt-1" in lines)
@@ -360,7 +360,7 @@ def test_tls_failures_map_to_unavailable(pb, peer, other_certs, tmp_path):
             pb.rpc.ManagementServiceStub(ch).keepAlive(pb.msg.InstancePingPkg(), timeout=10)
     assert e.value.code() is grpc.StatusCode.UNAVAILABLE
     assert isinstance(e.value.swtls_error, swtls.TlsError), e.value
-    mapping = swtls.grpc._grpc_code
+    mapping = swtls._grpc_call._grpc_code  # the table of the module docstring
     assert mapping(swtls.Status.UNAUTHENTICATED) is grpc.StatusCode.UNAUTHENTICATED
     assert mapping(swtls.Status.TLS_CLIENT_CERT_REJECTED) is grpc.StatusCode.UNAVAILABLE
     assert mapping(swtls.Status.SERVER_NOT_TLS) is grpc.StatusCode.UNAVAILABLE
