@@ -28,8 +28,9 @@ and states are ``grpc.ChannelConnectivity`` / ``grpc.StatusCode`` values.
   are refused (``UNIMPLEMENTED``) rather than silently dropped: use the configured token or
   ``metadata``.
 - ``future(...).cancel()`` cancels the call in the library (``swtls_cancel`` /
-  ``swtls_stream_cancel``): the server sees it reset. ``close()`` ends calls still running
-  with ``CANCELLED``.
+  ``swtls_stream_cancel``): the server sees it reset. ``close()`` ends the futures and
+  client-streaming calls still running with ``CANCELLED``; later calls fail with
+  ``CANCELLED`` (status ``CLOSED``).
 - A ``stream_unary`` request iterator is read on a thread of its own and each item sent as
   it comes (the iterator may block). With a ``timeout``, the call ends at its deadline even
   while the iterator blocks; with the configured default deadline, a call that expires while
@@ -419,8 +420,9 @@ class Channel(_CHANNEL_BASE):  # type: ignore[misc, valid-type]
     # --- lifetime
 
     def close(self) -> None:
-        """Ends the calls still running with ``CANCELLED``, tells subscribers SHUTDOWN and,
-        when this object built the :class:`swtls.Channel`, closes it. Idempotent."""
+        """Ends the futures and client-streaming calls still running with ``CANCELLED``,
+        tells subscribers SHUTDOWN and, when this object built the :class:`swtls.Channel`,
+        closes it. Later calls fail with ``CANCELLED``. Idempotent."""
         with self._lock:
             if self._closed:
                 return
