@@ -26,8 +26,11 @@ _log = logging.getLogger("swtls.grpc")
 #: True when grpcio is importable (then the types below are grpcio's own).
 HAVE_GRPCIO = _grpc is not None
 
-#: Seconds between two looks at the channel's connectivity while something is subscribed.
+#: Seconds between two looks at the channel's connectivity while something is subscribed:
+#: the first right after a change (or a subscription), then twice as long each time nothing
+#: changed, up to the second number (an idle agent's channel costs ~1 wake-up a second).
 _POLL_INTERVAL = 0.05
+_POLL_INTERVAL_MAX = 1.0
 #: How long after a stream's deadline the binding ends it itself when the library has not
 #: (the request iterator blocks): the library's own, more detailed error normally wins.
 _DEADLINE_GRACE = 0.1

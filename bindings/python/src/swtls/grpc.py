@@ -77,6 +77,7 @@ from ._grpc_call import (
     _CONNECTIVITY,
     _DEADLINE_GRACE,
     _POLL_INTERVAL,
+    _POLL_INTERVAL_MAX,
     _RUNNING,
     HAVE_GRPCIO,
     ChannelConnectivity,
@@ -374,7 +375,8 @@ class Channel(_CHANNEL_BASE):  # type: ignore[misc, valid-type]
     def subscribe(self, callback: Callable[[Any], None], try_to_connect: bool = False) -> None:
         """Calls ``callback(state)`` with the current :data:`ChannelConnectivity` state, then
         on every change, from a background thread (one per channel, polling the library while
-        something is subscribed). With ``try_to_connect`` an idle channel starts connecting.
+        something is subscribed: 50 ms after a change, backing off to 1 s while nothing
+        changes). With ``try_to_connect`` an idle channel starts connecting.
         After :meth:`close` subscribers get SHUTDOWN, once."""
         with self._lock:
             for entry in self._subscribers:
@@ -395,6 +397,7 @@ class Channel(_CHANNEL_BASE):  # type: ignore[misc, valid-type]
         self._wake.set()
 
     def _watch(self) -> None:
+        interval = _POLL_INTERVAL
         while True:
             with self._lock:
                 subscribers = list(self._subscribers)
@@ -402,9 +405,11 @@ class Channel(_CHANNEL_BASE):  # type: ignore[misc, valid-type]
                     self._watcher = None
                     return
             state = self._connectivity(any(e[1] for e in subscribers))
+            interval = min(interval * 2, _POLL_INTERVAL_MAX)
             for entry in subscribers:
                 if entry[2] is not state:
                     entry[2] = state
+                    interval = _POLL_INTERVAL
                     _Call._run_callback(entry[0], state)
             if state is ChannelConnectivity.SHUTDOWN:
                 with self._lock:
@@ -414,7 +419,8 @@ class Channel(_CHANNEL_BASE):  # type: ignore[misc, valid-type]
                         self._watcher = None
                         return
                 continue
-            self._wake.wait(_POLL_INTERVAL)
+            if self._wake.wait(interval):
+                interval = _POLL_INTERVAL  # a subscription or close(): look closely again
             self._wake.clear()
 
     # --- lifetime
