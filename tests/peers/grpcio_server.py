@@ -14,7 +14,8 @@ Methods (raw bytes, no generated code):
 --verbose also prints, per request, "metadata <method> key=value ..." (the request metadata
 but grpc-* and user-agent; -bin values in hex; the authentication value is never printed),
 "ping service=S instance=I" for keepAlive and "segment <traceSegmentId>" per collected
-SegmentObject (decoded by hand: no protobuf package needed).
+SegmentObject (decoded by hand: no protobuf package needed), and "collect cancelled after N
+messages" when the client resets a collect stream.
 Stops on SIGTERM or when stdin is closed.
 """
 import argparse
@@ -108,6 +109,8 @@ def main():
     def collect(request_iterator, context):
         check_token(context)
         log_metadata("collect", context)
+        ended = threading.Event()
+        context.add_callback(ended.set)  # the RPC is over: before this returns, only by a reset
         n = 0
         try:
             for message in request_iterator:
@@ -117,6 +120,11 @@ def main():
         except grpc.RpcError:
             log(f"collect cancelled after {n} messages")
             raise
+        # grpcio may end the iterator of a reset stream as if the client had half-closed it,
+        # before it notices the reset: with --verbose, look a moment longer to tell them apart.
+        if args.verbose and ended.wait(0.1):
+            log(f"collect cancelled after {n} messages")
+            return b""
         log(f"collect {n} messages")
         return b""
 

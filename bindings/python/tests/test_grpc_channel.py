@@ -290,6 +290,11 @@ def test_subscribe_reports_connectivity(peer, ca_dir):
     assert late == [C.SHUTDOWN]
     ch.unsubscribe(late.append)
 
+    # grpcio's own helper, built on subscribe, works on it.
+    with swtls.grpc.Channel(config(peer, ca_dir)) as fresh:
+        grpc.channel_ready_future(fresh).result(timeout=10)
+        assert fresh._subscribers == []  # it unsubscribed at READY
+
 
 def test_bad_metadata_is_refused_naming_the_key(pb, channel):
     keep_alive = pb.rpc.ManagementServiceStub(channel).keepAlive
