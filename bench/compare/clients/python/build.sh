@@ -2,18 +2,25 @@
 # bench/compare/clients/python/build.sh OUT: writes OUT/swtls-python, OUT/grpcio and
 # OUT/swtls-python-stubs (wrappers that exec $SWTLS_BENCH_PYTHON on the client script) and
 # their .size files (bench/compare/CLIENTS.md). Nothing to compile: the bench venv holds
-# grpcio, grpcio-tools and swtls; the stubs of swtls-python-stubs are generated here, with
-# grpcio-tools, from the test proto of the binding (the shape of SkyWalking's protocol).
+# grpcio, protobuf and swtls; the stubs of swtls-python-stubs are generated here from the
+# test proto of the binding (the shape of SkyWalking's protocol) with grpcio-tools, run from
+# a venv of its own (target/bench-protoc-venv: see protoc-requirements.txt).
 set -euo pipefail
 out=${1:?usage: build.sh OUT}
 : "${SWTLS_BENCH_PYTHON:?set SWTLS_BENCH_PYTHON to the bench venv python}"
 here=$(cd "$(dirname "$0")" && pwd)
-protos=$(cd "$here/../../../../bindings/python/tests/protos" && pwd)
+root=$(cd "$here/../../../.." && pwd)
+protos=$root/bindings/python/tests/protos
 mkdir -p "$out"
+protoc_venv=$root/target/bench-protoc-venv
+if [ ! -x "$protoc_venv/bin/python" ]; then
+    python3 -m venv "$protoc_venv"
+fi
+"$protoc_venv/bin/python" -m pip --disable-pip-version-check -q install -r "$here/protoc-requirements.txt"
 stubs=$out/python-stubs
 rm -rf "$stubs"
 mkdir -p "$stubs"
-"$SWTLS_BENCH_PYTHON" -m grpc_tools.protoc -I"$protos" --python_out="$stubs" --grpc_python_out="$stubs" \
+"$protoc_venv/bin/python" -m grpc_tools.protoc -I"$protos" --python_out="$stubs" --grpc_python_out="$stubs" \
     "$protos/skywalking_test.proto"
 for pair in swtls-python:swtls_client.py grpcio:grpcio_client.py swtls-python-stubs:stubs_client.py; do
     name=${pair%%:*}
