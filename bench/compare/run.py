@@ -40,7 +40,7 @@ SWTLS_TOOL = ROOT / "target" / "debug" / "swtls"
 REPORT = ROOT / "BENCHMARKS.md"
 CHART = ROOT / "docs" / "bench" / "compare.png"
 
-CLIENTS = ["swtls-c", "swtls-python", "grpcio", "swtls-go", "grpc-go", "swtls-java", "grpc-java"]
+CLIENTS = ["swtls-c", "swtls-python", "swtls-python-stubs", "grpcio", "swtls-go", "grpc-go", "swtls-java", "grpc-java"]
 # Each peer and the swtls client an agent in the same language would use instead.
 PEERS = {"grpcio": "swtls-python", "grpc-go": "swtls-go", "grpc-java": "swtls-java"}
 SUITE = "TLS13_AES_128_GCM_SHA256"
@@ -410,6 +410,8 @@ def report(fig: dict, params: dict, clients: list, info: dict, command: str, cha
         "are the bindings; `grpcio` streams from a bounded queue into `stream_unary(...).future(iterator)`; "
         "`grpc-go` uses `ClientStream.SendMsg`; `grpc-java` uses `asyncClientStreamingCall` and waits for "
         "`isReady()` before `onNext` (flow control; bounded memory like the others).",
+        "- `swtls-python-stubs`: grpcio-generated stubs on `swtls.grpc.Channel` (keepAlive through the stub; the "
+        "stream through `stream_unary(...).future(iterator)` from a bounded queue, as `grpcio` does).",
         f"- Each round runs, one client after another: a stream of {params['messages']:,} messages of each size "
         f"(after a {params['stream_warmup']:,}-message warm-up stream), {params['calls']:,} sequential unary "
         f"keepAlive calls (after {params['unary_warmup']} warm-up calls), a cold start, and an idle channel for "

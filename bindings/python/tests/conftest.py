@@ -23,6 +23,7 @@ KEEP_ALIVE = "/skywalking.v3.ManagementService/keepAlive"
 SEGMENTS = "/skywalking.v3.TraceSegmentReportService/collect"
 ECHO = "/swtls.test.Echo/unary"
 ECHO_COLLECT = "/swtls.test.Echo/collect"
+ECHO_SLOW = "/swtls.test.Echo/slow"  # request: ASCII milliseconds
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +92,9 @@ class Peers:
         self.certs = certs
         self._started: List[Peer] = []
 
-    def start(self, mode: str, token: Optional[str] = None) -> Peer:
+    def start(self, mode: str, token: Optional[str] = None, verbose: bool = False) -> Peer:
+        """``verbose``: the peer also prints each request's metadata and decoded messages
+        (tests/peers/grpcio_server.py)."""
         c = self.certs
         args: List[str] = []
         if mode in ("tls", "mtls"):
@@ -100,6 +103,8 @@ class Peers:
             args += ["--ca", str(c.ca_cert), "--require-client-auth"]
         if token is not None:
             args += ["--token", token]
+        if verbose:
+            args.append("--verbose")
         peer = Peer(args)
         self._started.append(peer)
         return peer

@@ -1,5 +1,6 @@
-"""Writes OUT/swtls-python.size and OUT/grpcio.size (bench/compare/CLIENTS.md): the bytes an
-agent must ship to use each library, counted in the bench venv (run with its python).
+"""Writes OUT/swtls-python.size, OUT/grpcio.size and OUT/swtls-python-stubs.size
+(bench/compare/CLIENTS.md): the bytes an agent must ship to use each library, counted in the
+bench venv (run with its python).
 
 - swtls-python: the installed `swtls` package directory (its .py files, py.typed and the
   bundled _lib/libswtls.so).
@@ -8,6 +9,8 @@ agent must ship to use each library, counted in the bench venv (run with its pyt
   unconditionally (Requires-Dist without an extra marker: typing-extensions), counted the
   same way. Also checked: after `import grpc` no module of any other third-party
   distribution is loaded (else this fails).
+- swtls-python-stubs: the swtls package directory, grpcio as above (generated stubs import
+  grpc) and protobuf (the generated messages' runtime).
 
 Bytecode (__pycache__) is left out on both sides: pip writes it at install time."""
 
@@ -100,6 +103,12 @@ def main() -> None:
           f"every file installed by grpcio (the grpc package with its Cython extension, and its dist-info) "
           f"plus its required dependencies ({', '.join(deps) or 'none'}), without __pycache__: {detail}; "
           f"import grpc loads modules of {', '.join(sorted(loaded)) or 'no other distribution'} besides grpcio")
+
+    protobuf = dist_bytes("protobuf")
+    write(out, "swtls-python-stubs", tree_bytes(pkg) + sum(parts.values()) + protobuf,
+          f"the swtls package directory as for swtls-python ({tree_bytes(pkg)} bytes), grpcio with its required "
+          f"dependencies as for grpcio (the generated stubs import grpc) and protobuf "
+          f"{metadata.version('protobuf')} {protobuf} bytes (the generated messages' runtime), without __pycache__")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from ctypes import (
     CFUNCTYPE,
     POINTER,
     Structure,
+    c_bool,
     c_char,
     c_char_p,
     c_int,
@@ -100,6 +101,8 @@ class swtls_stats(Structure):
 config_p = c_void_p
 channel_p = c_void_p
 stream_p = c_void_p
+call_options_p = c_void_p
+cancel_p = c_void_p
 status_t = c_int  # enum swtls_status
 bytes_p = POINTER(c_uint8)
 
@@ -134,6 +137,23 @@ _SIGNATURES = {
     "swtls_channel_flush": (status_t, [channel_p, c_uint32]),
     "swtls_channel_close": (status_t, [channel_p, c_uint32]),
     "swtls_channel_stats": (status_t, [channel_p, POINTER(swtls_stats)]),
+    # Per-call options (src/ffi/call.rs): what swtls.grpc needs for grpcio's channel interface.
+    "swtls_call_options_new": (status_t, [POINTER(call_options_p)]),
+    "swtls_call_options_add_metadata": (status_t, [call_options_p, c_char_p, c_char_p, c_size_t]),
+    "swtls_call_options_set_cancel": (status_t, [call_options_p, cancel_p]),
+    "swtls_call_options_free": (None, [call_options_p]),
+    "swtls_cancel_new": (status_t, [POINTER(cancel_p)]),
+    "swtls_cancel_cancel": (status_t, [cancel_p]),
+    "swtls_cancel_free": (None, [cancel_p]),
+    "swtls_channel_unary_with": (
+        status_t,
+        [channel_p, c_char_p, c_char_p, c_size_t, c_uint32, call_options_p, POINTER(bytes_p), POINTER(c_size_t)],
+    ),
+    "swtls_channel_stream_open_with": (status_t, [channel_p, c_char_p, c_uint32, call_options_p, POINTER(stream_p)]),
+    "swtls_stream_cancel": (status_t, [stream_p]),
+    "swtls_stream_is_ready": (status_t, [stream_p, POINTER(c_bool)]),
+    # enum swtls_connectivity: numbered as gRPC's ChannelConnectivity (IDLE 0 ... SHUTDOWN 4).
+    "swtls_channel_connectivity": (status_t, [channel_p, c_bool, POINTER(c_int)]),
 }
 
 lib = _load()
