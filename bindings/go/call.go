@@ -175,7 +175,11 @@ func (c *Channel) OpenStreamWith(ctx context.Context, method string, md Metadata
 		return nil, errorFrom(st, msg)
 	}
 	s := &Stream{ch: c, ctx: ctx, ptr: ptr}
+	// Under mu: a context that ends right away runs Close at once, which waits for mu and
+	// so sees stop set.
+	s.mu.Lock()
 	s.stop = context.AfterFunc(ctx, s.Close)
+	s.mu.Unlock()
 	runtime.SetFinalizer(s, (*Stream).Close)
 	return s, nil
 }
