@@ -398,13 +398,18 @@ func TestWrongToken(t *testing.T) {
 		t.Fatalf("the error repeats the token: %v", err)
 	}
 
-	stream, err := testpb.NewTraceSegmentReportServiceClient(conn).Collect(shortCtx(t))
+	var finished error
+	stream, err := testpb.NewTraceSegmentReportServiceClient(conn).Collect(shortCtx(t),
+		grpc.OnFinish(func(err error) { finished = err }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = stream.Send(segment(0, "svc")) // nil, or io.EOF once the server refused the call
 	_, err = stream.CloseAndRecv()
 	wantCode(t, err, codes.Unauthenticated)
+	if status.Code(finished) != codes.Unauthenticated {
+		t.Fatalf("OnFinish got %v", finished)
+	}
 	if srv.keepAlives.Load() != 0 || srv.received.Load() != 0 {
 		t.Fatal("the server accepted a call with the wrong token")
 	}

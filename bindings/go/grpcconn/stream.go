@@ -38,7 +38,8 @@ type clientStream struct {
 	mu         sync.Mutex
 	sendEnded  bool          // SendMsg saw the call end
 	sendClosed bool          // CloseSend was called (or RecvMsg, or SendMsg at the call's end)
-	done       chan struct{} // closed when the answer (resp or err) is in
+	ended      bool          // end was called
+	done       chan struct{} // closed when the answer (resp or err) is in and the call finished
 	resp       []byte
 	err        error // the call's status error
 
@@ -108,18 +109,19 @@ func (cs *clientStream) closeSend() {
 	}()
 }
 
-// end records the answer or the error and finishes the call, once (the first wins).
+// end records the answer or the error and finishes the call, once (the first wins): the
+// call options' trailers and OnFinish functions are done before RecvMsg can return.
 func (cs *clientStream) end(resp []byte, err error) {
 	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	select {
-	case <-cs.done:
+	if cs.ended {
+		cs.mu.Unlock()
 		return
-	default:
 	}
+	cs.ended = true
 	cs.resp, cs.err = resp, err
+	cs.mu.Unlock()
+	cs.call.finish(err) // outside mu: OnFinish functions run unlocked
 	close(cs.done)
-	cs.call.finish(err)
 }
 
 func (cs *clientStream) RecvMsg(m any) error {
