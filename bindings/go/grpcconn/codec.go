@@ -14,9 +14,13 @@ import (
 // (grpc.ForceCodec, grpc.CallContentSubtype) has its messages marshalled by that codec,
 // but the server sees application/grpc, not application/grpc+NAME.
 type codec interface {
-	marshal(v any) ([]byte, error)
+	// marshal returns the encoding of v and a function that releases it (the library
+	// copies the bytes during the send; call release after it).
+	marshal(v any) (data []byte, release func(), err error)
 	unmarshal(data []byte, v any) error
 }
+
+func noRelease() {}
 
 // codecV1 is an encoding.Codec, or a grpc.Codec of grpc.CallCustomCodec.
 type codecV1 struct {
@@ -26,22 +30,29 @@ type codecV1 struct {
 	}
 }
 
-func (c codecV1) marshal(v any) ([]byte, error)      { return c.c.Marshal(v) }
+func (c codecV1) marshal(v any) ([]byte, func(), error) {
+	data, err := c.c.Marshal(v)
+	return data, noRelease, err
+}
+
 func (c codecV1) unmarshal(data []byte, v any) error { return c.c.Unmarshal(data, v) }
 
 // codecV2 is an encoding.CodecV2 (the proto codec is one).
 type codecV2 struct{ c encoding.CodecV2 }
 
-func (c codecV2) marshal(v any) ([]byte, error) {
+func (c codecV2) marshal(v any) ([]byte, func(), error) {
 	bufs, err := c.c.Marshal(v)
 	if err != nil {
-		return nil, err
+		return nil, noRelease, err
 	}
-	// One copy into Go memory for the library (which copies again); the codec's buffers
-	// go back to their pool.
+	if len(bufs) == 1 {
+		// The usual case (the proto codec marshals into one buffer, pooled when large):
+		// the library reads it in place, then it goes back to its pool.
+		return bufs[0].ReadOnlyData(), bufs.Free, nil
+	}
 	out := bufs.Materialize()
 	bufs.Free()
-	return out, nil
+	return out, noRelease, nil
 }
 
 func (c codecV2) unmarshal(data []byte, v any) error {

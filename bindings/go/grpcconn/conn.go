@@ -74,11 +74,12 @@ func (c *Conn) Invoke(ctx context.Context, method string, args, reply any, opts 
 		return err
 	}
 	defer func() { call.finish(err) }()
-	req, err := call.codec.marshal(args)
+	req, release, err := call.codec.marshal(args)
 	if err != nil {
 		return status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
 	}
 	resp, err := c.ch.UnaryWith(ctx, method, req, outgoing(ctx))
+	release()
 	if err != nil {
 		return toStatus(err)
 	}

@@ -67,7 +67,7 @@ func (cs *clientStream) SendMsg(m any) error {
 	case closed:
 		return status.Error(codes.Internal, "SendMsg called after CloseSend")
 	}
-	data, err := cs.call.codec.marshal(m)
+	data, release, err := cs.call.codec.marshal(m)
 	if err != nil {
 		// A client-side error ends the stream with it (as grpc-go does).
 		err = status.Errorf(codes.Internal, "grpc: error while marshaling: %v", err)
@@ -78,7 +78,9 @@ func (cs *clientStream) SendMsg(m any) error {
 		cs.end(nil, err)
 		return err
 	}
-	if err := cs.s.Send(data); err != nil {
+	err = cs.s.Send(data)
+	release()
+	if err != nil {
 		// The call is over; RecvMsg says how (Finish returns the call's outcome).
 		cs.mu.Lock()
 		cs.sendEnded = true
