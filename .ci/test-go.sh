@@ -5,7 +5,11 @@
 #   3. in bindings/go: gofmt, go vet, go test (grpc-go servers with mutual TLS on loopback),
 #      go test -race, and go test -tags swtls_static (the library linked statically,
 #      checked with ldd);
-#   4. builds examples/go/agent and runs it against swtls-collector with mutual TLS
+#   4. in bindings/go/grpcconn (the grpc.ClientConnInterface, its own module; gofmt in
+#      step 3): downloads its modules, go vet, go test and go test -race (protoc-gen-go-grpc
+#      clients against grpc-go servers with mutual TLS; the generated code is committed, so
+#      protoc is not needed);
+#   5. builds examples/go/agent and runs it against swtls-collector with mutual TLS
 #      (certificates made with openssl),
 #      configured only from SW_AGENT_* variables and SWTLS_CA_DIR, and checks what the
 #      collector decoded (the example encodes the protobuf messages by hand).
@@ -30,6 +34,7 @@ COLLECTOR=$ROOT/target/release/swtls-collector
 
 step "Go modules ($(go version))"
 (cd bindings/go && go mod download && go mod verify)
+(cd bindings/go/grpcconn && go mod download && go mod verify)
 
 step "bindings/go: gofmt, go vet"
 unformatted=$(gofmt -l bindings/go examples/go)
@@ -49,6 +54,9 @@ if ldd target/go/swtls-static.test | grep -q libswtls; then
     echo "the swtls_static test binary still loads libswtls.so:"; ldd target/go/swtls-static.test; exit 1
 fi
 (cd bindings/go && "$ROOT/target/go/swtls-static.test" -test.count=1)
+
+step "bindings/go/grpcconn: go vet, go test, go test -race"
+(cd bindings/go/grpcconn && go vet ./... && go test -count=1 ./... && go test -race -count=1 ./...)
 
 step "examples/go/agent against swtls-collector (mutual TLS)"
 (cd examples/go/agent && go vet ./... && go build -o "$ROOT/target/go/agent" .)

@@ -40,7 +40,7 @@ SWTLS_TOOL = ROOT / "target" / "debug" / "swtls"
 REPORT = ROOT / "BENCHMARKS.md"
 CHART = ROOT / "docs" / "bench" / "compare.png"
 
-CLIENTS = ["swtls-c", "swtls-python", "swtls-python-stubs", "grpcio", "swtls-go", "grpc-go", "swtls-java", "grpc-java"]
+CLIENTS = ["swtls-c", "swtls-python", "swtls-python-stubs", "grpcio", "swtls-go", "swtls-go-stubs", "grpc-go", "swtls-java", "grpc-java"]
 # Each peer and the swtls client an agent in the same language would use instead.
 PEERS = {"grpcio": "swtls-python", "grpc-go": "swtls-go", "grpc-java": "swtls-java"}
 SUITE = "TLS13_AES_128_GCM_SHA256"

@@ -117,48 +117,15 @@ func errChannelClosed() error {
 	return &Error{Code: StatusClosed, Message: "the channel is closed (Channel.Close was called); make a new channel"}
 }
 
-type result struct {
-	resp []byte
-	err  error
-}
-
 // Unary makes one unary call: method is a full gRPC path such as
 // "/skywalking.v3.ManagementService/keepAlive", request the encoded protobuf message. It
 // returns the response message.
 //
 // The context's deadline becomes the call's deadline (without one, the configured
-// collector.grpc_upstream_timeout applies). When the context is cancelled, Unary returns
-// ctx.Err() at once; the call itself goes on in the background until it ends or its
-// deadline passes, and its result is discarded.
+// collector.grpc_upstream_timeout applies). When the context is cancelled, the library
+// cancels the call (the server sees it reset) and Unary returns ctx.Err().
 func (c *Channel) Unary(ctx context.Context, method string, request []byte) ([]byte, error) {
-	if err := checkString("method", method); err != nil {
-		return nil, err
-	}
-	timeout, err := timeoutMs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !c.acquire() {
-		return nil, errChannelClosed()
-	}
-	r, err := runCtx(ctx, func() result {
-		defer c.release()
-		var resp *C.uint8_t
-		var respLen C.size_t
-		var msg *C.char
-		m, mn := strArg(method)
-		st := C.swtls_go_unary(c.ptr, m, mn, bytesPtr(request), C.size_t(len(request)), timeout, &resp, &respLen, &msg)
-		runtime.KeepAlive(request)
-		if st != C.SWTLS_STATUS_OK {
-			return result{err: errorFrom(st, msg)}
-		}
-		return result{resp: takeBytes(resp, respLen)}
-	}, nil)
-	runtime.KeepAlive(c)
-	if err != nil {
-		return nil, err
-	}
-	return r.resp, r.err
+	return c.UnaryWith(ctx, method, request, nil)
 }
 
 // Report queues one message for a client-streaming method (e.g.
@@ -208,7 +175,7 @@ func (c *Channel) Flush(ctx context.Context) error {
 		var msg *C.char
 		st := C.swtls_go_flush(c.ptr, timeout, &msg)
 		return errorFrom(st, msg)
-	}, nil)
+	})
 	runtime.KeepAlive(c)
 	if err != nil {
 		return err
@@ -248,7 +215,7 @@ func (c *Channel) Shutdown(ctx context.Context) error {
 		}
 		c.release() // the open channel's reference
 		return errorFrom(st, msg)
-	}, nil)
+	})
 	runtime.KeepAlive(c)
 	if err != nil {
 		return err

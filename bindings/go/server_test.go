@@ -37,6 +37,8 @@ const (
 	keepAliveMethod = "/skywalking.v3.ManagementService/keepAlive"
 	collectMethod   = "/skywalking.v3.TraceSegmentReportService/collect"
 	slowMethod      = "/skywalking.v3.ManagementService/slow"
+	// slowCollectMethod reads a client stream to its end, then waits for release.
+	slowCollectMethod = "/skywalking.v3.TraceSegmentReportService/slowCollect"
 )
 
 // rawCodec passes messages through as bytes.
@@ -169,6 +171,10 @@ type server struct {
 
 	mu       sync.Mutex
 	lastPing []byte
+	lastMD   metadata.MD // the request metadata of the last keepAlive or collect call
+	// cancelled receives a value each time a call of the slow methods ends with its
+	// context cancelled (the client reset it).
+	cancelled chan struct{}
 	// release unblocks the slow method (closed by the test).
 	release chan struct{}
 	// entered, when set, receives a value each time the slow method is entered.
@@ -189,7 +195,8 @@ func startServer(t testing.TB, opts serverOptions) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &server{Addr: lis.Addr().String(), release: make(chan struct{}), entered: opts.entered}
+	srv := &server{Addr: lis.Addr().String(), release: make(chan struct{}), entered: opts.entered,
+		cancelled: make(chan struct{}, 16)}
 	gopts := []grpc.ServerOption{grpc.ForceServerCodec(rawCodec{})}
 	switch opts.tls {
 	case serverTLS, serverMutualTLS:
@@ -236,6 +243,7 @@ func startServer(t testing.TB, opts serverOptions) *server {
 		HandlerType: (*any)(nil),
 		Streams: []grpc.StreamDesc{
 			{StreamName: "collect", ClientStreams: true, Handler: srv.collect},
+			{StreamName: "slowCollect", ClientStreams: true, Handler: srv.slowCollect},
 		},
 	}, srv)
 	go func() { _ = srv.grpc.Serve(lis) }()
@@ -271,9 +279,11 @@ func unaryIn(dec func(any) error, interceptor grpc.UnaryServerInterceptor, ctx c
 
 // keepAlive answers with "ack:" and the request, so that tests see both directions.
 func (s *server) keepAlive(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
-	return unaryIn(dec, ic, ctx, srv, keepAliveMethod, func(_ context.Context, in []byte) ([]byte, error) {
+	return unaryIn(dec, ic, ctx, srv, keepAliveMethod, func(ctx context.Context, in []byte) ([]byte, error) {
+		md, _ := metadata.FromIncomingContext(ctx)
 		s.mu.Lock()
 		s.lastPing = in
+		s.lastMD = md
 		s.mu.Unlock()
 		s.keepAlives.Add(1)
 		return append([]byte("ack:"), in...), nil
@@ -293,13 +303,33 @@ func (s *server) slow(srv any, ctx context.Context, dec func(any) error, ic grpc
 		case <-s.release:
 			return []byte("released"), nil
 		case <-ctx.Done():
+			s.noteCancelled(ctx)
 			return nil, status.FromContextError(ctx.Err()).Err()
 		}
 	})
 }
 
+func (s *server) noteCancelled(ctx context.Context) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		select {
+		case s.cancelled <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *server) metadata() metadata.MD {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastMD
+}
+
 // collect counts the messages of a stream and answers with their number as text.
 func (s *server) collect(_ any, stream grpc.ServerStream) error {
+	md, _ := metadata.FromIncomingContext(stream.Context())
+	s.mu.Lock()
+	s.lastMD = md
+	s.mu.Unlock()
 	n := 0
 	for {
 		var m []byte
@@ -313,5 +343,34 @@ func (s *server) collect(_ any, stream grpc.ServerStream) error {
 		}
 		n++
 		s.received.Add(1)
+	}
+}
+
+// slowCollect reads a stream to its end, then blocks until the test releases it or the
+// call ends.
+func (s *server) slowCollect(_ any, stream grpc.ServerStream) error {
+	for {
+		var m []byte
+		err := stream.RecvMsg(&m)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.noteCancelled(stream.Context())
+			return err
+		}
+	}
+	if s.entered != nil {
+		select {
+		case s.entered <- struct{}{}:
+		default:
+		}
+	}
+	select {
+	case <-s.release:
+		return stream.SendMsg([]byte("released"))
+	case <-stream.Context().Done():
+		s.noteCancelled(stream.Context())
+		return status.FromContextError(stream.Context().Err()).Err()
 	}
 }

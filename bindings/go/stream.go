@@ -15,58 +15,23 @@ import (
 type Stream struct {
 	ch   *Channel
 	ctx  context.Context
-	stop func() bool // unregisters the cancellation hook
+	stop func() bool // unregisters the context hook (Close)
 
-	mu  sync.Mutex
+	mu sync.Mutex // serializes Send, Finish and the release of the stream
+	// pmu guards ptr for cancel, which must not wait for a Send or Finish holding mu; ptr
+	// is set to nil under both.
+	pmu sync.Mutex
 	ptr *C.swtls_stream // nil after Finish or Close
 }
 
 // OpenStream opens a client-streaming call on method (e.g.
 // "/skywalking.v3.TraceSegmentReportService/collect"). The context's deadline bounds the
 // whole stream (without one, collector.grpc_upstream_timeout); cancelling the context
-// cancels the stream. A stream that is neither finished nor closed is cancelled by a
-// finalizer, as a safety net only.
+// cancels the stream (the server sees it reset, a Send or Finish waiting in another
+// goroutine returns at once). A stream that is neither finished nor closed is cancelled by
+// a finalizer, as a safety net only.
 func (c *Channel) OpenStream(ctx context.Context, method string) (*Stream, error) {
-	if err := checkString("method", method); err != nil {
-		return nil, err
-	}
-	timeout, err := timeoutMs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !c.acquire() { // held by the stream until it is finished or closed
-		return nil, errChannelClosed()
-	}
-	type opened struct {
-		ptr *C.swtls_stream
-		err error
-	}
-	r, err := runCtx(ctx, func() opened {
-		var ptr *C.swtls_stream
-		var msg *C.char
-		m, mn := strArg(method)
-		if st := C.swtls_go_stream_open(c.ptr, m, mn, timeout, &ptr, &msg); st != C.SWTLS_STATUS_OK {
-			c.release()
-			return opened{err: errorFrom(st, msg)}
-		}
-		return opened{ptr: ptr}
-	}, func(o opened) {
-		if o.ptr != nil {
-			C.swtls_stream_free(o.ptr)
-			c.release()
-		}
-	})
-	runtime.KeepAlive(c)
-	if err != nil {
-		return nil, err
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	s := &Stream{ch: c, ctx: ctx, ptr: r.ptr}
-	s.stop = context.AfterFunc(ctx, s.Close)
-	runtime.SetFinalizer(s, (*Stream).Close)
-	return s, nil
+	return c.OpenStreamWith(ctx, method, nil)
 }
 
 func errStreamDone() error {
@@ -88,54 +53,75 @@ func (s *Stream) Send(message []byte) error {
 	var msg *C.char
 	st := C.swtls_go_stream_send(s.ptr, bytesPtr(message), C.size_t(len(message)), &msg)
 	runtime.KeepAlive(message)
-	return errorFrom(st, msg)
+	if st != C.SWTLS_STATUS_OK {
+		return ctxError(s.ctx, errorFrom(st, msg))
+	}
+	return nil
 }
 
 // Finish ends the stream, waits for the server's answer and returns it, then releases the
-// stream. A second Finish returns an error with StatusClosed. When the context is
-// cancelled, Finish returns ctx.Err() at once; the finish goes on in the background until
-// the server answers or the stream's deadline passes.
+// stream. A second Finish returns an error with StatusClosed. When the context ends first
+// (or is cancelled while Finish waits), the stream is cancelled and Finish returns
+// ctx.Err().
 func (s *Stream) Finish() ([]byte, error) {
 	if err := s.ctx.Err(); err != nil {
 		s.Close() // cancels the stream, when the context's hook did not yet
 		return nil, err
 	}
 	s.mu.Lock()
-	ptr := s.ptr
-	s.ptr = nil
-	s.mu.Unlock()
-	if ptr == nil {
+	if s.ptr == nil {
+		s.mu.Unlock()
 		return nil, errStreamDone()
 	}
-	s.stop()
-	r, err := runCtx(s.ctx, func() result {
-		defer s.ch.release()
-		var resp *C.uint8_t
-		var respLen C.size_t
-		var msg *C.char
-		if st := C.swtls_go_stream_finish(ptr, &resp, &respLen, &msg); st != C.SWTLS_STATUS_OK {
-			return result{err: errorFrom(st, msg)}
-		}
-		return result{resp: takeBytes(resp, respLen)}
-	}, nil)
-	runtime.KeepAlive(s)
-	if err != nil {
-		return nil, err
+	var resp *C.uint8_t
+	var respLen C.size_t
+	var msg *C.char
+	st := C.swtls_go_stream_finish(s.ptr, &resp, &respLen, &msg)
+	ptr := s.take()
+	s.mu.Unlock()
+	s.free(ptr)
+	if st != C.SWTLS_STATUS_OK {
+		return nil, ctxError(s.ctx, errorFrom(st, msg))
 	}
-	return r.resp, r.err
+	return takeBytes(resp, respLen), nil
 }
 
 // Close cancels the stream when it was not finished (the server does not commit it) and
-// releases it. It is idempotent, and waits for a Send in progress on another goroutine.
+// releases it. It is idempotent; a Send or Finish waiting in another goroutine returns
+// at once.
 func (s *Stream) Close() {
+	s.cancel()
 	s.mu.Lock()
+	ptr := s.take()
+	s.mu.Unlock()
+	s.free(ptr)
+}
+
+// cancel cancels the stream without waiting for a Send or Finish in progress.
+func (s *Stream) cancel() {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if s.ptr != nil {
+		C.swtls_stream_cancel(s.ptr)
+	}
+}
+
+// take clears ptr and returns it; the caller holds mu.
+func (s *Stream) take() *C.swtls_stream {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
 	ptr := s.ptr
 	s.ptr = nil
-	s.mu.Unlock()
+	return ptr
+}
+
+// free releases a stream taken from s (nothing for nil) and its channel reference.
+func (s *Stream) free(ptr *C.swtls_stream) {
 	if ptr == nil {
 		return
 	}
 	s.stop()
 	C.swtls_stream_free(ptr)
 	s.ch.release()
+	runtime.KeepAlive(s)
 }

@@ -106,9 +106,10 @@ func timeoutMs(ctx context.Context) (C.uint32_t, error) {
 // runCtx runs a blocking library call. When the context can be cancelled, the call runs on
 // its own goroutine and runCtx returns ctx.Err() as soon as the context is cancelled; the
 // call then goes on in the background until the library's own timeout (the context's
-// deadline) ends it, and abandon receives its result to release what it holds. When the
-// context's deadline passes, runCtx returns the call's own result, due at the same moment.
-func runCtx[T any](ctx context.Context, call func() T, abandon func(T)) (T, error) {
+// deadline) ends it. When the context's deadline passes, runCtx returns the call's own
+// result, due at the same moment. (Calls the library can cancel, Unary and streams, use
+// its cancellation instead: see call.go.)
+func runCtx[T any](ctx context.Context, call func() T) (T, error) {
 	if ctx.Done() == nil {
 		return call(), nil
 	}
@@ -127,12 +128,6 @@ func runCtx[T any](ctx context.Context, call func() T, abandon func(T)) (T, erro
 			// was left undone) is due now.
 			return <-done, nil
 		}
-		go func() {
-			r := <-done
-			if abandon != nil {
-				abandon(r)
-			}
-		}()
 		var zero T
 		return zero, ctx.Err()
 	}

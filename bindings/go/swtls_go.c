@@ -70,28 +70,6 @@ swtls_status swtls_go_channel_new(const swtls_config *c, swtls_channel **out, sw
     return st;
 }
 
-swtls_status swtls_go_unary(const swtls_channel *ch, const char *method, size_t method_len, const uint8_t *req,
-                            size_t req_len, uint32_t timeout_ms, uint8_t **resp, size_t *resp_len, char **err) {
-    char buf[256];
-    char *m = cstr(buf, sizeof buf, method, method_len);
-    if (m == NULL) return out_of_memory(err);
-    swtls_status st = swtls_channel_unary(ch, m, req, req_len, timeout_ms, resp, resp_len);
-    *err = last_error(st);
-    free_cstr(m, buf);
-    return st;
-}
-
-swtls_status swtls_go_stream_open(const swtls_channel *ch, const char *method, size_t method_len, uint32_t timeout_ms,
-                                  swtls_stream **out, char **err) {
-    char buf[256];
-    char *m = cstr(buf, sizeof buf, method, method_len);
-    if (m == NULL) return out_of_memory(err);
-    swtls_status st = swtls_channel_stream_open(ch, m, timeout_ms, out);
-    *err = last_error(st);
-    free_cstr(m, buf);
-    return st;
-}
-
 swtls_status swtls_go_stream_send(swtls_stream *s, const uint8_t *msg, size_t len, char **err) {
     swtls_status st = swtls_stream_send(s, msg, len);
     *err = last_error(st);
@@ -101,7 +79,68 @@ swtls_status swtls_go_stream_send(swtls_stream *s, const uint8_t *msg, size_t le
 swtls_status swtls_go_stream_finish(swtls_stream *s, uint8_t **resp, size_t *resp_len, char **err) {
     swtls_status st = swtls_stream_finish(s, resp, resp_len);
     *err = last_error(st);
-    swtls_stream_free(s);
+    return st;
+}
+
+swtls_status swtls_go_call_options_new(swtls_call_options **out, char **err) {
+    swtls_status st = swtls_call_options_new(out);
+    *err = last_error(st);
+    return st;
+}
+
+swtls_status swtls_go_call_options_add_metadata(const swtls_call_options *o, const char *key, size_t key_len,
+                                                const uint8_t *value, size_t value_len, char **err) {
+    char buf[128];
+    char *k = cstr(buf, sizeof buf, key, key_len);
+    if (k == NULL) return out_of_memory(err);
+    swtls_status st = swtls_call_options_add_metadata(o, k, value, value_len);
+    *err = last_error(st);
+    free_cstr(k, buf);
+    return st;
+}
+
+swtls_status swtls_go_call_options_cancel_new(const swtls_call_options *o, swtls_cancel **out, char **err) {
+    swtls_status st = swtls_cancel_new(out);
+    if (st == SWTLS_STATUS_OK) {
+        st = swtls_call_options_set_cancel(o, *out);
+        if (st != SWTLS_STATUS_OK) {
+            *err = last_error(st);
+            swtls_cancel_free(*out);
+            *out = NULL;
+            return st;
+        }
+    }
+    *err = last_error(st);
+    return st;
+}
+
+swtls_status swtls_go_unary_with(const swtls_channel *ch, const char *method, size_t method_len, const uint8_t *req,
+                                 size_t req_len, uint32_t timeout_ms, const swtls_call_options *o, uint8_t **resp,
+                                 size_t *resp_len, char **err) {
+    char buf[256];
+    char *m = cstr(buf, sizeof buf, method, method_len);
+    if (m == NULL) return out_of_memory(err);
+    swtls_status st = swtls_channel_unary_with(ch, m, req, req_len, timeout_ms, o, resp, resp_len);
+    *err = last_error(st);
+    free_cstr(m, buf);
+    return st;
+}
+
+swtls_status swtls_go_stream_open_with(const swtls_channel *ch, const char *method, size_t method_len,
+                                       uint32_t timeout_ms, const swtls_call_options *o, swtls_stream **out,
+                                       char **err) {
+    char buf[256];
+    char *m = cstr(buf, sizeof buf, method, method_len);
+    if (m == NULL) return out_of_memory(err);
+    swtls_status st = swtls_channel_stream_open_with(ch, m, timeout_ms, o, out);
+    *err = last_error(st);
+    free_cstr(m, buf);
+    return st;
+}
+
+swtls_status swtls_go_connectivity(const swtls_channel *ch, int try_to_connect, swtls_connectivity *out, char **err) {
+    swtls_status st = swtls_channel_connectivity(ch, try_to_connect != 0, out);
+    *err = last_error(st);
     return st;
 }
 

@@ -2,6 +2,8 @@
 # Builds the Go benchmark clients into OUT (see bench/compare/CLIENTS.md):
 #   OUT/swtls-go   the swtls Go binding, libswtls.a linked in (-tags swtls_static), so the
 #                  binary needs only glibc at run time;
+#   OUT/swtls-go-stubs  the same workloads through protoc-gen-go-grpc stubs (pb/) on the
+#                  binding's grpc.ClientConnInterface (bindings/go/grpcconn), linked the same way;
 #   OUT/grpc-go    grpc-go with mutual TLS (pure Go, CGO_ENABLED=0);
 #   OUT/NAME.size  the stripped binary's size (it includes the Go runtime and the bench
 #                  main), with "baseline_bytes": a stripped hello-world built the same way,
@@ -27,16 +29,20 @@ cat >"$tmp/go.work" <<WORK
 go 1.26.0
 use $HERE
 replace github.com/apache/skywalking-swtls/bindings/go => $ROOT/bindings/go
+replace github.com/apache/skywalking-swtls/bindings/go/grpcconn => $ROOT/bindings/go/grpcconn
 WORK
 export GOWORK=$tmp/go.work CGO_ENABLED=1 GOFLAGS=-buildvcs=false
 
 build() { go build -trimpath -ldflags='-s -w' "$@"; }
 (cd "$HERE" && build -tags swtls_static -o "$OUT/swtls-go" ./cmd/swtls-go)
+(cd "$HERE" && build -tags swtls_static -o "$OUT/swtls-go-stubs" ./cmd/swtls-go-stubs)
 # grpc-go needs no C: built as Go programs usually are without cgo (fully static).
 (cd "$HERE" && CGO_ENABLED=0 build -o "$OUT/grpc-go" ./cmd/grpc-go)
-if ldd "$OUT/swtls-go" | grep -q libswtls; then
-    echo "swtls-go still loads libswtls.so:" >&2; ldd "$OUT/swtls-go" >&2; exit 1
-fi
+for name in swtls-go swtls-go-stubs; do
+    if ldd "$OUT/$name" | grep -q libswtls; then
+        echo "$name still loads libswtls.so:" >&2; ldd "$OUT/$name" >&2; exit 1
+    fi
+done
 
 mkdir "$tmp/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' >"$tmp/hello/main.go"
@@ -49,4 +55,5 @@ size() { # NAME WHAT
 }
 hello="baseline_bytes: a stripped Go hello world (fmt.Println), $(go env GOVERSION)"
 size swtls-go "stripped static Go binary incl. the bench main (go build -trimpath -ldflags='-s -w' -tags swtls_static: Go runtime + bindings/go + libswtls.a; loads only glibc: libc, libm, libgcc_s); $hello"
+size swtls-go-stubs "stripped static Go binary incl. the bench main and its generated stubs (go build -trimpath -ldflags='-s -w' -tags swtls_static: Go runtime + bindings/go + bindings/go/grpcconn + grpc-go v1.85.0 and protobuf-go for the stub types + libswtls.a; loads only glibc: libc, libm, libgcc_s); $hello"
 size grpc-go "stripped static Go binary incl. the bench main (CGO_ENABLED=0 go build -trimpath -ldflags='-s -w': Go runtime + grpc-go v1.85.0, no shared libraries); $hello"

@@ -4,7 +4,9 @@ go 1.26.0
 
 require (
 	github.com/apache/skywalking-swtls/bindings/go v0.0.0
+	github.com/apache/skywalking-swtls/bindings/go/grpcconn v0.0.0
 	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -12,8 +14,10 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-// The Go binding of this repository (built by build.sh against $SWTLS_ROOT's copy).
+// The Go binding of this repository and its grpc.ClientConnInterface (built by build.sh
+// against $SWTLS_ROOT's copies).
 replace github.com/apache/skywalking-swtls/bindings/go => ../../../../bindings/go
+
+replace github.com/apache/skywalking-swtls/bindings/go/grpcconn => ../../../../bindings/go/grpcconn
