@@ -104,8 +104,8 @@ class CallOptionsTest {
 
     @Test
     void aCancellationEndsABlockedUnaryCallFromAnotherThread() throws Exception {
-        try (SilentServer silent = new SilentServer(); Channel ch = new Channel(config(silent.address(), mtlsDir()));
-                Cancellation c = new Cancellation()) {
+        Cancellation c = new Cancellation();
+        try (SilentServer silent = new SilentServer(); Channel ch = new Channel(config(silent.address(), mtlsDir()))) {
             Thread canceller = new Thread(() -> {
                 try {
                     Thread.sleep(300);
@@ -129,6 +129,8 @@ class CallOptionsTest {
             c.cancel(); // does nothing after close
             assertStatus(SwtlsException.CLOSED,
                     () -> ch.unary(TestCollector.KEEP_ALIVE, ping("a", "b"), new CallOptions().cancellation(c)), "cancellation");
+        } finally {
+            c.close();
         }
     }
 
