@@ -115,11 +115,18 @@ fn stream_readiness_falls_when_a_slow_server_stops_reading_and_returns_when_it_d
     assert!(readiness.is_ready());
     // The server waits 2 s per message: the HTTP/2 windows, then the stream's buffer fill.
     let message = vec![7u8; 64 * 1024];
+    // Sends while there is room; when there is none, waits up to 1 s for room (the
+    // transport takes the buffer whenever the HTTP/2 windows allow) before it calls the
+    // stream stuck.
     let mut sent = 0;
-    while readiness.is_ready() {
-        assert!(sent < 1000, "still ready after {sent} messages of 64 KiB to a server that does not read");
-        s.send_blocking(&message).unwrap();
-        sent += 1;
+    loop {
+        if readiness.is_ready() {
+            assert!(sent < 1000, "still ready after {sent} messages of 64 KiB to a server that does not read");
+            s.send_blocking(&message).unwrap();
+            sent += 1;
+        } else if readiness.ready_blocking(Duration::from_secs(1)).unwrap() == Readiness::Full {
+            break;
+        }
     }
     assert!(!s.is_ready());
     assert_eq!(
@@ -149,8 +156,12 @@ fn stream_readiness_falls_when_a_slow_server_stops_reading_and_returns_when_it_d
     server.set_stream_message_delay(Duration::from_secs(5));
     let mut s = ch.open_stream(methods::ECHO_COLLECT, Some(Duration::from_secs(60))).unwrap();
     let readiness = s.readiness();
-    while readiness.is_ready() {
-        s.send_blocking(&message).unwrap();
+    loop {
+        if readiness.is_ready() {
+            s.send_blocking(&message).unwrap();
+        } else if readiness.ready_blocking(Duration::from_secs(1)).unwrap() == Readiness::Full {
+            break;
+        }
     }
     let canceller = s.canceller();
     let waiter = std::thread::spawn(move || {
