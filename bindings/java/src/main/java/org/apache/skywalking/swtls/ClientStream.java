@@ -41,7 +41,7 @@ public final class ClientStream implements AutoCloseable {
         }
     }
 
-    /** What {@link #awaitReady(long)} found. */
+    /** What {@link #awaitReady(long)} found (in the order of the library's {@code Readiness} numbering). */
     public enum Readiness {
         /** A send would not wait now. */
         READY,

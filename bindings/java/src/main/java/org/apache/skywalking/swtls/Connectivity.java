@@ -1,6 +1,10 @@
 package org.apache.skywalking.swtls;
 
-/** A channel's connectivity, as gRPC channels report it ({@link Channel#connectivity(boolean)}). */
+/**
+ * A channel's connectivity, as gRPC channels report it ({@link Channel#connectivity(boolean)}).
+ * In the order of the library's numbering ({@code swtls_connectivity} in the C header), which
+ * the tests check value by value against the library.
+ */
 public enum Connectivity {
     /** No connection and none being made (before the first call). */
     IDLE,
