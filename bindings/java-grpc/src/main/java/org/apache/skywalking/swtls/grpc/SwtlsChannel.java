@@ -43,7 +43,8 @@ import org.apache.skywalking.swtls.Connectivity;
  *       pool of daemon threads, which also does the calls' blocking work.</li>
  *   <li>Failures are {@link Status}es: see {@link Statuses} for how swtls's own codes (TLS,
  *       configuration, files) map.</li>
- *   <li>Server-streaming and bidirectional methods fail with {@code UNIMPLEMENTED}.</li>
+ *   <li>Server-streaming and bidirectional methods fail with {@code UNIMPLEMENTED}, and so do
+ *       calls with per-call {@link io.grpc.CallCredentials} (never sent without them).</li>
  *   <li>No response headers or trailers reach the listener (they are empty).</li>
  * </ul>
  *
@@ -111,6 +112,12 @@ public final class SwtlsChannel extends io.grpc.Channel implements AutoCloseable
             return new FailedClientCall<ReqT, RespT>(Status.UNIMPLEMENTED.withDescription("/"
                     + method.getFullMethodName() + " is a " + type
                     + " method; swtls carries unary and client-streaming calls only"), executor);
+        }
+        if (callOptions.getCredentials() != null) {
+            // Failing beats sending the call without the credentials the caller asked for.
+            return new FailedClientCall<ReqT, RespT>(Status.UNIMPLEMENTED.withDescription("/"
+                    + method.getFullMethodName() + ": per-call CallCredentials are not supported by swtls;"
+                    + " set agent.authentication, or add metadata with a ClientInterceptor"), executor);
         }
         if (channel.isClosed()) {
             return new FailedClientCall<ReqT, RespT>(

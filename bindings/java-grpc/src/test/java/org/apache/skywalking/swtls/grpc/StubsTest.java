@@ -161,6 +161,16 @@ class StubsTest {
             requests.onNext(ping("a", "b"));
             requests.onCompleted();
             check(response.await(), Status.Code.UNIMPLEMENTED, "/skywalking.v3.TestStreamsService/chat", "BIDI_STREAMING");
+            // Per-call credentials are refused rather than left out.
+            assertStatus(Status.Code.UNIMPLEMENTED, () -> ManagementServiceGrpc.newBlockingStub(channel)
+                    .withCallCredentials(new io.grpc.CallCredentials() {
+                        @Override
+                        public void applyRequestMetadata(RequestInfo info, java.util.concurrent.Executor e,
+                                MetadataApplier applier) {
+                            applier.apply(new Metadata());
+                        }
+                    })
+                    .keepAlive(ping("a", "b")), "/skywalking.v3.ManagementService/keepAlive", "CallCredentials");
             // Nothing went to the server; the channel goes on working.
             assertTrue(server.headers.isEmpty());
             ManagementServiceGrpc.newBlockingStub(channel).keepAlive(ping("a", "b"));
