@@ -40,8 +40,9 @@ check: examples
 test-python:
 	bash .ci/test-python.sh
 
-# make test-java - the Java binding (bindings/java): library with the jni feature, JUnit
-# suite against grpc-java servers, the example agent (needs a JDK and Maven)
+# make test-java - the Java binding (bindings/java) and its io.grpc.Channel (bindings/java-grpc):
+# library with the jni feature, JUnit suites against grpc-java servers, the example agent
+# (needs a JDK and Maven)
 .PHONY: test-java
 test-java:
 	bash .ci/test-java.sh

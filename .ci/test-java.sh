@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # The Java binding (bindings/java): builds the library with the `jni` cargo feature and
 # the swtls tool (it makes the tests' certificates), runs the JUnit suite against
-# grpc-java (Netty) servers on 127.0.0.1 (`mvn verify`: compile for Java 8, test, jar with
-# the library inside), then runs the example agent (examples/java) from the jar alone
-# against swtls-collector over mutual TLS and checks what the collector decoded.
+# grpc-java (Netty) servers on 127.0.0.1 (compile for Java 8, test, jar with the library
+# inside), then the io.grpc.Channel module (bindings/java-grpc, artifact swtls-grpc, built
+# against that jar): its tests run grpc-java's generated stubs (protoc and
+# protoc-gen-grpc-java are downloaded by the build) on swtls against grpc-java servers. Both
+# in one Maven reactor (`mvn verify` in bindings/: nothing is installed into the local Maven
+# repository, which other checkouts may share). Last, runs the example agent
+# (examples/java) from the jar alone against swtls-collector over mutual TLS and checks
+# what the collector decoded.
 #
-# Needs: cargo, a JDK 8+ (javac) and Maven; Maven downloads JUnit and grpc-java (test
-# scope only) from Maven Central. Run from anywhere: `bash .ci/test-java.sh` or `make test-java`.
+# Needs: cargo, a JDK 8+ (javac) and Maven; Maven downloads JUnit, grpc-java and protoc
+# (test scope only; grpc-api is a provided dependency of swtls-grpc) from Maven Central.
+# Run from anywhere: `bash .ci/test-java.sh` or `make test-java`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -24,8 +30,9 @@ cargo build --release --lib --features jni
 cargo build --features cli --bin swtls
 cargo build --release -p swtls-collector
 
-step "java: mvn verify (bindings/java)"
-(cd bindings/java && mvn -B -ntp verify)
+step "java: mvn verify (bindings/java, then bindings/java-grpc: io.grpc.Channel on swtls with grpc-java stubs)"
+(cd bindings && mvn -B -ntp verify)
+ls bindings/java-grpc/target/swtls-grpc-*.jar >/dev/null
 JAR=$(ls bindings/java/target/swtls-*.jar | grep -v -e sources -e javadoc | head -n 1)
 jar tf "$JAR" | grep -qx "native/linux-x86_64/libswtls.so" || { echo "the jar lacks the native library"; exit 1; }
 

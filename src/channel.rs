@@ -335,6 +335,11 @@ impl Channel {
             })
         };
         Ok(ClientStream {
+            readiness: StreamReadiness {
+                queue: queue.clone(),
+                cancel: cancel.clone(),
+                generation: runtime::generation(),
+            },
             queue: Some(queue),
             finished: false,
             task: Some(task),
@@ -1011,6 +1016,7 @@ pub struct ClientStream {
     generation: u64,
     /// Raised by [`StreamCanceller::cancel`] (or the caller's token): the call ends.
     cancel: CancelToken,
+    readiness: StreamReadiness,
 }
 
 /// Cancels a [`ClientStream`] from any thread, also while another thread is blocked in its
@@ -1026,7 +1032,63 @@ impl StreamCanceller {
     }
 }
 
+/// Tells from any thread whether a [`ClientStream`] would take a message without waiting,
+/// and waits until it would: flow control for callers that must never block in a send
+/// (grpc-java's `ClientCall.isReady` and `onReady`). It takes no lock that a send holds.
+#[derive(Clone)]
+pub struct StreamReadiness {
+    queue: Arc<SendQueue>,
+    cancel: CancelToken,
+    generation: u64,
+}
+
+impl StreamReadiness {
+    /// True when a send would not wait now (the stream's buffer has room); false once the
+    /// stream is finished, cancelled or over.
+    pub fn is_ready(&self) -> bool {
+        self.generation == runtime::generation() && !self.cancel.is_cancelled() && self.queue.has_room()
+    }
+
+    /// Waits up to `timeout` until a send would not wait.
+    pub async fn ready(&self, timeout: Duration) -> Readiness {
+        if self.generation != runtime::generation() {
+            return Readiness::Closed;
+        }
+        tokio::select! {
+            r = tokio::time::timeout(timeout, self.queue.wait_room()) => match r {
+                Ok(true) if !self.cancel.is_cancelled() => Readiness::Ready,
+                Ok(_) => Readiness::Closed,
+                Err(_) => Readiness::Full,
+            },
+            () = self.cancel.cancelled() => Readiness::Closed,
+        }
+    }
+
+    /// Blocking form of [`StreamReadiness::ready`] for plain threads.
+    pub fn ready_blocking(&self, timeout: Duration) -> Result<Readiness> {
+        block_on(self.ready(timeout))
+    }
+}
+
+/// What [`StreamReadiness::ready`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// A send would not wait now.
+    Ready = 0,
+    /// The time ran out with the stream's buffer still full.
+    Full = 1,
+    /// The stream takes no more messages: it was finished or cancelled, or the call is over
+    /// (a send or `finish` then says how it ended).
+    Closed = 2,
+}
+
 impl ClientStream {
+    /// A handle that tells from any thread whether this stream would take a message now,
+    /// and waits until it would.
+    pub fn readiness(&self) -> StreamReadiness {
+        self.readiness.clone()
+    }
+
     /// A handle that cancels this stream from any thread.
     pub fn canceller(&self) -> StreamCanceller {
         StreamCanceller { cancel: self.cancel.clone() }

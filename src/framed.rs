@@ -153,6 +153,34 @@ impl SendQueue {
         !st.body_gone && st.end == End::Open && st.queued < self.limit
     }
 
+    /// Waits until [`SendQueue::has_room`] holds (`true`), or until the request can take no
+    /// more messages (finished, cancelled, or the call is over: `false`).
+    pub(crate) async fn wait_room(&self) -> bool {
+        let mut woken = false;
+        loop {
+            // Registered before the check, as in `push`.
+            let room = self.room.notified();
+            {
+                let st = self.lock();
+                if st.body_gone || st.end != End::Open {
+                    return false;
+                }
+                if st.queued < self.limit {
+                    drop(st);
+                    if woken {
+                        // `room` is signalled with `notify_one`: a sender waiting in `push`
+                        // may have needed the signal this waiter took. Pass it on (at worst a
+                        // sender checks once more).
+                        self.room.notify_one();
+                    }
+                    return true;
+                }
+            }
+            room.await;
+            woken = true;
+        }
+    }
+
     /// Ends the request: cleanly (`finish`) or with a reset (the stream was dropped).
     pub(crate) fn close(&self, finished: bool) {
         let waker = {
@@ -369,6 +397,33 @@ mod tests {
         third.await.unwrap().unwrap();
         let Poll::Ready(Some(Ok(frame))) = poll(&mut body) else { panic!("expected data") };
         assert_eq!(&frame.into_data().unwrap()[..], &[0, 0, 0, 0, 1, b'3']);
+    }
+
+    #[tokio::test]
+    async fn wait_room_returns_when_the_body_takes_the_queue_or_goes_away() {
+        let q = SendQueue::new(1);
+        let mut body = FramedBody::new(q.clone());
+        assert!(q.wait_room().await, "an empty queue has room");
+        q.push(b"1").await.unwrap();
+        let q2 = q.clone();
+        let waiter = tokio::spawn(async move { q2.wait_room().await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "a full queue has no room");
+        let Poll::Ready(Some(Ok(_))) = poll(&mut body) else { panic!("expected data") };
+        assert!(waiter.await.unwrap());
+        // A sender that waits for room alongside is not starved by the waiter.
+        q.push(b"2").await.unwrap();
+        let q3 = q.clone();
+        let sender = tokio::spawn(async move { q3.push(b"3").await });
+        let q4 = q.clone();
+        let waiter = tokio::spawn(async move { q4.wait_room().await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let Poll::Ready(Some(Ok(_))) = poll(&mut body) else { panic!("expected data") };
+        tokio::time::timeout(Duration::from_secs(5), sender).await.expect("the sender got room").unwrap().unwrap();
+        let Poll::Ready(Some(Ok(_))) = poll(&mut body) else { panic!("expected data") };
+        assert!(tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("the waiter returned").unwrap());
+        drop(body);
+        assert!(!q.wait_room().await, "no room once the call is over");
     }
 
     #[tokio::test]

@@ -29,7 +29,7 @@ pub mod tls;
 
 pub use backend::Backend;
 pub use call::{CallOptions, CancelToken, Connectivity, Metadata};
-pub use channel::{Channel, ClientStream, StreamCanceller, MAX_RESPONSE_BYTES};
+pub use channel::{Channel, ClientStream, Readiness, StreamCanceller, StreamReadiness, MAX_RESPONSE_BYTES};
 pub use config::Config;
 pub use error::{Error, Result, Status};
 pub use logging::{set_rust_sink, LogLevel};

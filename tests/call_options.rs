@@ -9,7 +9,7 @@ use std::ffi::{CStr, CString};
 use std::ptr::{null, null_mut};
 use std::time::{Duration, Instant};
 use swtls::ffi::*;
-use swtls::{CallOptions, CancelToken, Channel, Connectivity, Status};
+use swtls::{CallOptions, CancelToken, Channel, Connectivity, Readiness, Status};
 use swtls_collector::{BlockingCollector, CollectorOptions};
 
 fn last_error() -> String {
@@ -100,6 +100,80 @@ fn a_stream_is_cancelled_while_another_thread_waits_in_finish() {
     }
     let got = server.received();
     assert_eq!((got.streams_failed, got.streams_completed), (1, 0), "{got:?}");
+}
+
+#[test]
+fn stream_readiness_falls_when_a_slow_server_stops_reading_and_returns_when_it_drains() {
+    let certs = Certs::new();
+    let server = BlockingCollector::start(
+        CollectorOptions::from_cert_set(&certs.set, true).stream_message_delay(Duration::from_secs(2)),
+    )
+    .unwrap();
+    let ch = mtls(&certs, &server, &[]);
+    let mut s = ch.open_stream(methods::ECHO_COLLECT, Some(Duration::from_secs(60))).unwrap();
+    let readiness = s.readiness();
+    assert!(readiness.is_ready());
+    // The server waits 2 s per message: the HTTP/2 windows, then the stream's buffer fill.
+    let message = vec![7u8; 64 * 1024];
+    // Sends while there is room; when there is none, waits up to 1 s for room (the
+    // transport takes the buffer whenever the HTTP/2 windows allow) before it calls the
+    // stream stuck.
+    let mut sent = 0;
+    loop {
+        if readiness.is_ready() {
+            assert!(sent < 1000, "still ready after {sent} messages of 64 KiB to a server that does not read");
+            s.send_blocking(&message).unwrap();
+            sent += 1;
+        } else if readiness.ready_blocking(Duration::from_secs(1)).unwrap() == Readiness::Full {
+            break;
+        }
+    }
+    assert!(!s.is_ready());
+    assert_eq!(
+        readiness.ready_blocking(Duration::from_millis(200)).unwrap(),
+        Readiness::Full,
+        "no room while the server waits"
+    );
+    // The server reads again: room comes back.
+    server.set_stream_message_delay(Duration::ZERO);
+    let t0 = Instant::now();
+    assert_eq!(
+        readiness.ready_blocking(Duration::from_secs(20)).unwrap(),
+        Readiness::Ready,
+        "after {:?}",
+        t0.elapsed()
+    );
+    assert!(readiness.is_ready());
+    s.send_blocking(b"last").unwrap();
+    let response = s.finish_blocking().unwrap();
+    assert_eq!(String::from_utf8_lossy(&response), format!("{} {}", sent + 1, sent * message.len() + 4));
+    assert!(!readiness.is_ready(), "a finished stream takes no more messages");
+    let t0 = Instant::now();
+    assert_eq!(readiness.ready_blocking(Duration::from_secs(5)).unwrap(), Readiness::Closed);
+    assert!(t0.elapsed() < Duration::from_secs(1), "a finished stream is not waited for");
+
+    // Cancelling wakes a waiter at once.
+    server.set_stream_message_delay(Duration::from_secs(5));
+    let mut s = ch.open_stream(methods::ECHO_COLLECT, Some(Duration::from_secs(60))).unwrap();
+    let readiness = s.readiness();
+    loop {
+        if readiness.is_ready() {
+            s.send_blocking(&message).unwrap();
+        } else if readiness.ready_blocking(Duration::from_secs(1)).unwrap() == Readiness::Full {
+            break;
+        }
+    }
+    let canceller = s.canceller();
+    let waiter = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        (readiness.ready_blocking(Duration::from_secs(30)).unwrap(), t0.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    canceller.cancel();
+    let (ready, took) = waiter.join().unwrap();
+    assert_eq!(ready, Readiness::Closed);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(s.finish_blocking().unwrap_err().status, Status::Cancelled);
 }
 
 #[test]

@@ -63,6 +63,29 @@ public final class Channel implements AutoCloseable {
         }
     }
 
+    /**
+     * One unary call with per-call options: a timeout, request metadata (in addition to the
+     * configured token) and a {@link Cancellation} that ends the call with {@code CANCELLED}
+     * from another thread. Blocks like {@link #unary(String, byte[], long)}.
+     */
+    public byte[] unary(String method, byte[] request, CallOptions options) {
+        long h = handle.acquire();
+        try {
+            Cancellation c = options.cancellation();
+            long ch = c == null ? 0 : c.acquire();
+            try {
+                return Native.channelUnaryWith(h, method, request, options.timeoutMillis(), options.metadataKeys(),
+                        options.metadataValues(), ch);
+            } finally {
+                if (c != null) {
+                    c.release();
+                }
+            }
+        } finally {
+            handle.release();
+        }
+    }
+
     /** Opens a client-streaming call with the default timeout (which bounds the whole stream). */
     public ClientStream openStream(String method) {
         return openStream(method, 0);
@@ -73,6 +96,46 @@ public final class Channel implements AutoCloseable {
         long h = handle.acquire();
         try {
             return new ClientStream(Native.channelOpenStream(h, method, timeoutMillis));
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * Opens a client-streaming call with per-call options (timeout for the whole stream,
+     * request metadata, a {@link Cancellation}; {@link ClientStream#cancel()} cancels it too).
+     * Returns at once: the connection is made in the background.
+     */
+    public ClientStream openStream(String method, CallOptions options) {
+        long h = handle.acquire();
+        try {
+            Cancellation c = options.cancellation();
+            long ch = c == null ? 0 : c.acquire();
+            try {
+                return new ClientStream(Native.channelOpenStreamWith(h, method, options.timeoutMillis(),
+                        options.metadataKeys(), options.metadataValues(), ch));
+            } finally {
+                if (c != null) {
+                    c.release();
+                }
+            }
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
+     * The channel's connectivity: {@code IDLE} before the first connection, {@code CONNECTING},
+     * {@code READY}, {@code TRANSIENT_FAILURE} after the last attempt failed, {@code SHUTDOWN}
+     * once closed. With {@code tryToConnect}, an idle channel starts connecting (in the background).
+     */
+    public Connectivity connectivity(boolean tryToConnect) {
+        long h = handle.acquireIfOpen();
+        if (h == 0) {
+            return Connectivity.SHUTDOWN;
+        }
+        try {
+            return Connectivity.of(Native.channelConnectivity(h, tryToConnect));
         } finally {
             handle.release();
         }

@@ -1,6 +1,6 @@
 package org.apache.skywalking.swtls;
 
-/** The JNI entry points (src/jni.rs). Handles are addresses of Rust objects; 0 means none. */
+/** The JNI entry points (src/jni/). Handles are addresses of Rust objects; 0 means none. */
 final class Native {
     static {
         NativeLoader.load();
@@ -43,4 +43,28 @@ final class Native {
     static native Stats channelStats(long channel);
 
     static native void setLogSink(Swtls.Sink sink, int maxLevel);
+
+    // Per-call options (src/jni/call.rs): metadata as parallel arrays, a cancellation handle (0: none).
+
+    static native long cancelNew();
+
+    static native void cancelCancel(long cancel);
+
+    static native void cancelFree(long cancel);
+
+    static native byte[] channelUnaryWith(long channel, String method, byte[] request, long timeoutMillis,
+            String[] metadataKeys, byte[][] metadataValues, long cancel);
+
+    static native long channelOpenStreamWith(long channel, String method, long timeoutMillis,
+            String[] metadataKeys, byte[][] metadataValues, long cancel);
+
+    static native int channelConnectivity(long channel, boolean tryToConnect);
+
+    // Streams without blocking (src/jni/stream.rs).
+
+    static native void streamCancel(long stream);
+
+    static native boolean streamIsReady(long stream);
+
+    static native int streamAwaitReady(long stream, long timeoutMillis);
 }

@@ -39,7 +39,7 @@ public final class Stats {
     /** The channel's TLS mode. */
     public final TlsMode tlsMode;
 
-    /** Called by the native library; the order of {@code c} is that of src/jni.rs. */
+    /** Called by the native library; the order of {@code c} is that of src/jni/mod.rs. */
     Stats(long[] c, String backend) {
         queued = c[0];
         sent = c[1];

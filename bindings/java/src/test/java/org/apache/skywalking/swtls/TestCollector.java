@@ -79,6 +79,8 @@ final class TestCollector implements AutoCloseable {
     final AtomicLong streams = new AtomicLong();
     final ConcurrentLinkedQueue<byte[]> keepAliveBodies = new ConcurrentLinkedQueue<byte[]>();
     volatile String lastAuthentication;
+    /** The request metadata of the last call. */
+    volatile Metadata lastHeaders;
     volatile String lastClientSubject;
     volatile boolean sawTls;
 
@@ -189,6 +191,7 @@ final class TestCollector implements AutoCloseable {
                 ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
             String token = headers.get(AUTHENTICATION);
             lastAuthentication = token;
+            lastHeaders = headers;
             SSLSession ssl = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
             sawTls = ssl != null;
             if (ssl != null) {

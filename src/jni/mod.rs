@@ -6,12 +6,20 @@
 //! error becomes a `SwtlsException` carrying the status code, its name and the message.
 //! Every entry point runs inside [`crate::ffi::guard`], so no panic crosses into the JVM.
 //!
-//! Handles: a channel is a `Box<Channel>` and a stream a `Box<Mutex<ClientStream>>` whose
-//! address the Java object keeps in a `long`. The Java side serializes `*Free` against
-//! every other call on the same handle (a read/write lock), so a handle is never used
-//! after it was freed; a zero handle is refused with `CLOSED`.
+//! Handles: a channel is a `Box<Channel>`, a stream a `Box<JStream>` (`stream`) and a
+//! cancellation flag a `Box<CancelToken>` (`call`), whose address the Java object keeps
+//! in a `long`. The Java side serializes `*Free` against every other call on the same
+//! handle (a read/write lock), so a handle is never used after it was freed; a zero
+//! handle is refused with `CLOSED`.
+//!
+//! One file per concept: this one has the helpers, the channel and the configuration;
+//! `stream` the client streams; `call` the per-call options (metadata, cancellation) and
+//! the calls that take them, and the channel's connectivity.
 
-use crate::channel::{Channel, ClientStream};
+mod call;
+mod stream;
+
+use crate::channel::Channel;
 use crate::config::Config;
 use crate::error::{Error, Result, Status};
 use crate::ffi::{guard, last_error_ptr};
@@ -23,6 +31,7 @@ use bytes::Bytes;
 use std::ffi::CStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use stream::JStream;
 
 const EXCEPTION_CLASS: &str = "org/apache/skywalking/swtls/SwtlsException";
 const STATS_CLASS: &str = "org/apache/skywalking/swtls/Stats";
@@ -200,11 +209,6 @@ fn closed(what: &str) -> Error {
 fn channel<'a>(handle: jlong) -> Result<&'a Channel> {
     // SAFETY: a non-zero handle is a live `Box<Channel>` (the Java side never passes a freed one).
     unsafe { (handle as *const Channel).as_ref() }.ok_or_else(|| closed("channel"))
-}
-
-fn stream<'a>(handle: jlong) -> Result<&'a Mutex<ClientStream>> {
-    // SAFETY: as for `channel`.
-    unsafe { (handle as *const Mutex<ClientStream>).as_ref() }.ok_or_else(|| closed("stream"))
 }
 
 fn new_bytes(env: &mut JNIEnv, data: &[u8]) -> Result<jbyteArray> {
@@ -385,49 +389,7 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelOpenStream
         let channel = channel(handle)?;
         let method = arg_string(env, &method, "method")?;
         let stream = channel.open_stream(&method, timeout(timeout_ms)?)?;
-        Ok(Box::into_raw(Box::new(Mutex::new(stream))) as jlong)
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_org_apache_skywalking_swtls_Native_streamSend<'l>(
-    mut env: JNIEnv<'l>,
-    _: JClass<'l>,
-    handle: jlong,
-    message: JByteArray<'l>,
-) {
-    entry(&mut env, "ClientStream.send", (), |env| {
-        let stream = stream(handle)?;
-        let message = arg_bytes(env, &message, "message")?;
-        stream.lock().unwrap_or_else(|p| p.into_inner()).send_blocking(message)
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_org_apache_skywalking_swtls_Native_streamFinish<'l>(
-    mut env: JNIEnv<'l>,
-    _: JClass<'l>,
-    handle: jlong,
-) -> jbyteArray {
-    entry(&mut env, "ClientStream.finish", std::ptr::null_mut(), |env| {
-        let response = stream(handle)?.lock().unwrap_or_else(|p| p.into_inner()).finish_blocking()?;
-        new_bytes(env, &response)
-    })
-}
-
-/// Frees a stream handle (an unfinished stream is cancelled); 0 is a no-op.
-#[no_mangle]
-pub extern "system" fn Java_org_apache_skywalking_swtls_Native_streamFree<'l>(
-    mut env: JNIEnv<'l>,
-    _: JClass<'l>,
-    handle: jlong,
-) {
-    entry(&mut env, "ClientStream.free", (), |_| {
-        if handle != 0 {
-            // SAFETY: the handle came from `channelOpenStream` and the Java side frees it once.
-            drop(unsafe { Box::from_raw(handle as *mut Mutex<ClientStream>) });
-        }
-        Ok(())
+        Ok(JStream::into_handle(stream))
     })
 }
 
