@@ -10,7 +10,8 @@ Serves on 127.0.0.1 (a free port), prints "PORT <n>", then one JSON object per m
 ``peer_cn`` is the subject CN of the client certificate the TLS layer verified (null
 without mutual TLS). With --token a call without that ``authentication`` metadata is
 refused (UNAUTHENTICATED). With --profile-endpoint, getProfileTaskCommands answers a
-profile task for that endpoint (once per instance). Stops on SIGTERM or when stdin closes.
+profile task for that endpoint (until the agent has it); snapshots after the tenth of a
+segment are not printed. Stops on SIGTERM or when stdin closes.
 """
 
 import argparse
@@ -129,6 +130,8 @@ def main():
         def collectSnapshot(self, request_iterator, context):
             cn = check(context)
             for s in request_iterator:
+                if s.sequence >= 10:  # the first ten of each profiled segment are enough
+                    continue
                 emit({"rpc": "snapshot", "peer_cn": cn, "taskId": s.taskId, "segmentId": s.traceSegmentId,
                       "sequence": s.sequence, "stack": list(s.stack.codeSignatures)})
             return Commands()

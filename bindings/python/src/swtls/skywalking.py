@@ -66,7 +66,7 @@ Kafka) and ``agent_asyncio_enhancement`` (swtls has no ``grpc.aio`` channel).
 """
 
 import threading
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import swtls
 
@@ -105,17 +105,22 @@ _lock = threading.Lock()
 _swtls_options: Dict[str, Any] = {}
 
 
-def swtls_config() -> swtls.Config:
+def swtls_config(options: Optional[Mapping[str, Any]] = None) -> swtls.Config:
     """The swtls configuration of the next channel: swtls's ``SW_AGENT_*`` and
     ``SWTLS_CA_DIR`` variables, then the agent's settings as ``skywalking.config`` holds
-    them now (its ``init`` arguments over its variables), then the swtls options given to
-    :func:`install`. Errors name the agent option or variable at fault."""
+    them now (its ``init`` arguments over its variables), then swtls's options (``options``,
+    by default those given to :func:`install`). Errors name the agent option or variable at
+    fault."""
     from skywalking import config as agent_config
 
+    if options is None:
+        with _lock:
+            options = dict(_swtls_options)
+    unknown = sorted(set(options) - set(SWTLS_OPTIONS))
+    if unknown:
+        raise KeyError(f"not a swtls option: {', '.join(unknown)} (swtls options: {', '.join(SWTLS_OPTIONS)})")
     cfg = swtls.Config()
     cfg.load_env()
-    with _lock:
-        options = dict(_swtls_options)
     for option, key in AGENT_OPTIONS.items():
         value = getattr(agent_config, option)
         if option == "agent_collector_backend_services" and value == _AGENT_PLACEHOLDER_BACKEND:
