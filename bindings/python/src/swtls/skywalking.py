@@ -14,39 +14,32 @@ key-generation script makes, failover over a comma-separated backend list, certi
 rotation, fork safety, and the ``authentication`` token.
 
 The agent's own settings keep their meaning, from keyword arguments or their ``SW_AGENT_*``
-variables:
+variables, and swtls carries them:
 
-=================================== =========================== ==================================
-agent option                        swtls key                   note
-=================================== =========================== ==================================
-``agent_collector_backend_services`` ``collector.backend_service`` comma-separated: failover
-``agent_force_tls``                 ``agent.force_tls``         TLS with the system roots when
-                                                                there is no ``ca.crt``
-``agent_authentication``            ``agent.authentication``    sent by swtls on every call
-``agent_logging_level``             (log callback level)        swtls's messages go to the
-                                                                agent's ``skywalking`` logger
-=================================== =========================== ==================================
+- ``agent_collector_backend_services`` -> ``collector.backend_service``: a comma-separated
+  list, with failover (the agent alone takes one target);
+- ``agent_force_tls`` -> ``agent.force_tls``: TLS with the system roots when there is no
+  ``ca.crt``;
+- ``agent_authentication`` -> ``agent.authentication``: sent by swtls on every call;
+- ``agent_logging_level``: swtls's own messages go to the agent's ``skywalking`` logger at
+  that level.
 
-swtls's own options, named the agent's way (``agent_`` + the key after its section; the
-collector keys keep ``collector_`` as the agent's do). Each has the environment variable of
-the swtls key, which the Java agent uses too:
+swtls's own options, named the agent's way (``agent_`` and the key after its section; the
+collector's keys keep ``collector_``, as the agent's do). Each also has the environment
+variable of its swtls key, the Java agent's name where it has one (:data:`SWTLS_OPTIONS`):
 
-==================================================== ============================================
-option                                               swtls key (environment variable)
-==================================================== ============================================
-``agent_ca_dir``                                     ``agent.ca_dir`` (``SWTLS_CA_DIR``)
-``agent_ssl_trusted_ca_path``                        ``agent.ssl_trusted_ca_path``
-                                                     (``SW_AGENT_SSL_TRUSTED_CA_PATH``)
-``agent_ssl_cert_chain_path``                        ``agent.ssl_cert_chain_path``
-                                                     (``SW_AGENT_SSL_CERT_CHAIN_PATH``)
-``agent_ssl_key_path``                               ``agent.ssl_key_path`` (``SW_AGENT_SSL_KEY_PATH``)
-``agent_ssl_target_name_override``                   ``agent.ssl_target_name_override``
-                                                     (``SW_AGENT_SSL_TARGET_NAME_OVERRIDE``)
-``agent_collector_grpc_upstream_timeout``            ``collector.grpc_upstream_timeout``
-                                                     (``SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT``)
-``agent_collector_grpc_channel_check_interval``      ``collector.grpc_channel_check_interval``
-                                                     (``SW_AGENT_COLLECTOR_GRPC_CHANNEL_CHECK_INTERVAL``)
-==================================================== ============================================
+- ``agent_ca_dir`` -> ``agent.ca_dir`` (``SWTLS_CA_DIR``): the folder with ``ca.crt``,
+  ``client.crt`` and ``client.pem``;
+- ``agent_ssl_trusted_ca_path``, ``agent_ssl_cert_chain_path``, ``agent_ssl_key_path`` ->
+  ``agent.ssl_*`` (``SW_AGENT_SSL_TRUSTED_CA_PATH``, ``..._CERT_CHAIN_PATH``,
+  ``..._KEY_PATH``): explicit files instead of those in the ca folder;
+- ``agent_ssl_target_name_override`` -> ``agent.ssl_target_name_override``
+  (``SW_AGENT_SSL_TARGET_NAME_OVERRIDE``): the name the server's certificate must carry;
+- ``agent_collector_grpc_upstream_timeout`` -> ``collector.grpc_upstream_timeout``
+  (``SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT``): seconds, the deadline of every call;
+- ``agent_collector_grpc_channel_check_interval`` ->
+  ``collector.grpc_channel_check_interval``
+  (``SW_AGENT_COLLECTOR_GRPC_CHANNEL_CHECK_INTERVAL``): seconds between health checks.
 
 Precedence, as in the agent: keyword arguments over environment variables over defaults.
 The environment is read by swtls's own rules, which are stricter than the agent's: a
@@ -65,6 +58,8 @@ Not supported: ``agent_protocol`` other than ``grpc`` (use the agent alone for H
 Kafka) and ``agent_asyncio_enhancement`` (swtls has no ``grpc.aio`` channel).
 """
 
+import importlib
+import os
 import threading
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -211,8 +206,12 @@ def install(**kwargs: Any) -> Any:
         )
     if agent_config.agent_asyncio_enhancement:
         raise ValueError("agent_asyncio_enhancement is on: swtls has no asyncio (grpc.aio) channel; turn it off")
+    if agent_config.agent_experimental_fork_support:
+        # As agent.start() does, before grpc is first imported (swtls.grpc may import it):
+        # the agent's own calls do not go through grpcio, but the application's may.
+        os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "true"
     try:
-        import swtls.grpc  # noqa: F401
+        importlib.import_module("swtls.grpc")
     except ImportError as e:
         raise RuntimeError(f"swtls.skywalking needs swtls.grpc, the grpcio-compatible channel: {e}") from e
 
