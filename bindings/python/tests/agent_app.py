@@ -1,16 +1,18 @@
 """A small application instrumented by the real SkyWalking Python agent (apache-skywalking),
 started with ``swtls.skywalking.start``; run by test_skywalking_agent.py.
 
-Usage: agent_app.py OPTIONS_JSON, where OPTIONS_JSON holds the keyword arguments of
-``swtls.skywalking.start``. The app:
+Usage: agent_app.py OPTIONS_JSON [MODE], where OPTIONS_JSON holds the keyword arguments of
+``swtls.skywalking.start``. MODE "work-on-request": after the start, the app waits for a
+line on standard input, runs /on-request (a span and a call to itself), then waits until
+its standard input is closed. MODE "full" (the default):
   1. serves HTTP on loopback (http.server: the agent's http_server plugin traces it);
   2. in an entry span made with the agent's span API (/parent-work), calls itself with
      urllib (the urllib_request plugin) and logs a warning (the log reporter);
   3. waits for the profile task the backend sent for /profiled, then runs /profiled long
      enough for thread snapshots;
   4. forks (agent_experimental_fork_support restarts the agent in the child); the child
-     runs /child-work (a span and a call to the parent's server), logs a warning and exits
-     normally, its agent sending what is queued at exit;
+     runs /child-work (a span and a call to the parent's server), logs a warning, reads a
+     line from standard input and exits normally, its agent sending what is queued at exit;
   5. waits until its standard input is closed, then exits normally.
 It prints "CHANNEL <implementation>", "CHILD <pid> EXIT <code>" and "DONE" on stdout.
 """
@@ -57,6 +59,7 @@ def work(endpoint: str, port: int, path: str, message: str) -> None:
 
 def main() -> int:
     options = json.loads(sys.argv[1])
+    mode = sys.argv[2] if len(sys.argv) > 2 else "full"
     print("CHANNEL", interim_swtls_grpc.install(), flush=True)
     logging.basicConfig(level=logging.INFO)
     swtls.skywalking.start(**options)
@@ -64,6 +67,14 @@ def main() -> int:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
+
+    if mode == "work-on-request":
+        sys.stdin.readline()
+        work("/on-request", port, "/on-request-call", "on request")
+        sys.stdin.read()
+        server.shutdown()
+        print("DONE", flush=True)
+        return 0
 
     work("/parent-work", port, "/parent-call", "parent log record")
 
@@ -85,6 +96,10 @@ def main() -> int:
         except BaseException as e:  # noqa: B902 - reported, then a failing exit status
             print(f"CHILD ERROR {e!r}", flush=True)
             os._exit(3)
+        # The child's heartbeat thread may still be on its first call: the test answers
+        # once the backend has it.
+        print(f"CHILD-WAITING {os.getpid()}", flush=True)
+        sys.stdin.readline()
         sys.exit(0)  # a normal exit: the agent's atexit hook sends what is queued
     _, status = os.waitpid(pid, 0)
     print(f"CHILD {pid} EXIT {os.waitstatus_to_exitcode(status)}", flush=True)

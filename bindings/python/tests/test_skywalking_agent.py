@@ -3,11 +3,11 @@ requirements.txt) on swtls, end to end (issue 12).
 
 agent_app.py is instrumented by the agent, started with ``swtls.skywalking.start``, over
 mutual TLS with the certificates SkyWalking's key-generation script makes (X.509 v1, the
-name only in the CN; the agent alone cannot use them), a backend list whose first entry is
-down, and a token. oap_peer.py (grpcio's server, BoringSSL, requiring a client
-certificate) decodes every message with the agent's own generated protobuf classes and
-prints it. The app forks once with the agent's fork support on; the child's data must
-arrive too.
+name only in the CN; the agent alone cannot use them) and a token. oap_peer.py (grpcio's
+server, BoringSSL, requiring a client certificate) decodes every message with the agent's
+own generated protobuf classes and prints it. The app forks once with the agent's fork
+support on; the child's data must arrive too. A second, shorter run has a backend list
+whose first entry is down.
 """
 
 import json
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from certs import ScriptCertSet
@@ -90,19 +90,66 @@ def _complete(records: List[Dict[str, Any]]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+def script(tmp_path_factory: pytest.TempPathFactory) -> ScriptCertSet:
+    """SkyWalking's script certificates, and an agent ca folder with them."""
+    s = ScriptCertSet(tmp_path_factory.mktemp("script-certs"), client_cn=CLIENT_CN)
+    assert s.version("server.crt") == s.version("client.crt") == "Version: 1 (0x0)"
+    s.agent_dir(s.dir / "agent-ca")
+    return s
+
+
+def _oap(script: ScriptCertSet, *extra: str) -> Oap:
+    return Oap(["--cert", str(script.server_cert), "--key", str(script.server_key), "--ca", str(script.ca_cert),
+                "--require-client-auth", "--token", TOKEN, *extra])
+
+
+def _app(tmp: Path, options: Dict[str, Any], *args: str) -> subprocess.Popen:
+    """agent_app.py with no SW_AGENT_* variables of the caller's; output into tmp."""
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("SW_AGENT_") or k == "SWTLS_CA_DIR")}
+    with open(tmp / "app.out", "w") as out, open(tmp / "app.err", "w") as err:
+        return subprocess.Popen([sys.executable, str(APP), json.dumps(options), *args], stdin=subprocess.PIPE,
+                                stdout=out, stderr=err, text=True, env=env, cwd=tmp)
+
+
+def _finish(app: subprocess.Popen, tmp: Path, oap: Oap) -> Dict[str, Any]:
+    if app.poll() is None:
+        app.kill()
+        app.wait()
+    oap.stop()
+    return {"records": oap.records, "stdout": (tmp / "app.out").read_text(),
+            "stderr": (tmp / "app.err").read_text(), "code": app.returncode}
+
+
+def _tell(app: subprocess.Popen, line: Optional[str]) -> bool:
+    """Writes a line to the app (None: closes its input); False when the app had ended."""
+    assert app.stdin is not None
+    try:
+        if line is None:
+            app.stdin.close()
+        else:
+            app.stdin.write(line + "\n")
+            app.stdin.flush()
+        return True
+    except BrokenPipeError:
+        return False
+
+
+def _wait(app: subprocess.Popen) -> None:
+    try:
+        app.wait(30)
+    except subprocess.TimeoutExpired:
+        pass  # killed by _finish; the test shows the output
+
+
+@pytest.fixture(scope="module")
+def run(script: ScriptCertSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
     """One run of the app against the OAP stand-in: what the OAP decoded and what the app
     printed."""
     tmp = tmp_path_factory.mktemp("skywalking-agent")
-    script = ScriptCertSet(tmp / "script", client_cn=CLIENT_CN)
-    assert script.version("server.crt") == script.version("client.crt") == "Version: 1 (0x0)"
-    ca_dir = script.agent_dir(tmp / "agent-ca")
-    oap = Oap(["--cert", str(script.server_cert), "--key", str(script.server_key), "--ca", str(script.ca_cert),
-               "--require-client-auth", "--token", TOKEN, "--profile-endpoint", "/profiled"])
-    dead = free_port()
+    oap = _oap(script, "--profile-endpoint", "/profiled")
     options = {
         # the agent's own options
-        "agent_collector_backend_services": f"127.0.0.1:{dead},127.0.0.1:{oap.port}",
+        "agent_collector_backend_services": f"127.0.0.1:{oap.port}",
         "agent_name": SERVICE,
         "agent_instance_name": INSTANCE,
         "agent_authentication": TOKEN,
@@ -111,22 +158,53 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
         "agent_collector_get_profile_task_interval": 1,
         "agent_disable_plugins": "sw_(?!http_server|urllib_request)",
         # swtls's
-        "agent_ca_dir": str(ca_dir),
+        "agent_ca_dir": str(script.dir / "agent-ca"),
         "agent_ssl_target_name_override": "localhost",
     }
-    env = {k: v for k, v in os.environ.items() if not (k.startswith("SW_AGENT_") or k == "SWTLS_CA_DIR")}
-    app = subprocess.Popen([sys.executable, str(APP), json.dumps(options)], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp)
+    app = _app(tmp, options)
     try:
-        complete = oap.wait_for(_complete, timeout=40)
-        out, err = app.communicate("", timeout=30)  # closing stdin ends the app
+        # The forked child exits when told, once its heartbeat has arrived (the agent's
+        # heartbeat thread is a daemon: an exit would end it wherever it is).
+        oap.wait_for(lambda records: {("properties", True), ("keepAlive", True)}
+                     <= {(r["rpc"], _child(r)) for r in records}, timeout=40)
+        complete = _tell(app, "child may exit") and oap.wait_for(_complete, timeout=30)
+        _tell(app, None)  # ends the app
+        _wait(app)
     finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
-        oap.stop()
-    yield {"records": oap.records, "complete": complete, "stdout": out, "stderr": err, "code": app.returncode,
-           "dead": dead, "port": oap.port}
+        result = _finish(app, tmp, oap)
+    yield dict(result, complete=complete, port=oap.port)
+
+
+@pytest.fixture(scope="module")
+def failover_run(script: ScriptCertSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+    """The app with a backend list whose first entry is down: the heartbeat's calls move
+    to the next one (nothing was sent to the first), and so does the segment made after."""
+    tmp = tmp_path_factory.mktemp("skywalking-agent-failover")
+    oap = _oap(script)
+    dead = free_port()
+    options = {
+        "agent_collector_backend_services": f"127.0.0.1:{dead},127.0.0.1:{oap.port}",
+        "agent_name": SERVICE,
+        "agent_instance_name": "failover-1",
+        "agent_authentication": TOKEN,
+        "agent_meter_reporter_active": False,
+        "agent_log_reporter_active": False,
+        "agent_profile_active": False,
+        "agent_disable_plugins": "sw_(?!http_server|urllib_request)",
+        "agent_ca_dir": str(script.dir / "agent-ca"),
+        "agent_ssl_target_name_override": "localhost",
+    }
+    app = _app(tmp, options, "work-on-request")
+    try:
+        heartbeat = oap.wait_for(lambda records: {"properties", "keepAlive"} <= {r["rpc"] for r in records}, 40)
+        segment = _tell(app, "work") and oap.wait_for(
+            lambda records: {"/on-request", "/on-request-call"}
+            <= {s["op"] for r in records if r["rpc"] == "segment" for s in r["spans"]}, 30)
+        _tell(app, None)
+        _wait(app)
+    finally:
+        result = _finish(app, tmp, oap)
+    yield dict(result, heartbeat=heartbeat, segment=segment, dead=dead, port=oap.port)
 
 
 def _show(run: Dict[str, Any]) -> str:
@@ -211,12 +289,20 @@ def test_a_forked_child_reports_as_its_own_instance(run):
     assert served and served[0]["traceId"] == child_segments[0]["traceId"], _show(run)
 
 
-def test_failover_and_the_library_logs_in_the_agents_logger(run):
+def test_the_library_logs_in_the_agents_logger(run):
     err = run["stderr"]
-    # swtls's messages, in the agent's logger ("skywalking", its format with the pid)...
-    assert " skywalking [pid:" in err and "mutual-tls" in err, _show(run)
+    # swtls's messages, in the agent's logger ("skywalking", its format with the pid).
+    assert " skywalking [pid:" in err, _show(run)
+    assert f"swtls channel to 127.0.0.1:{run['port']}: mutual-tls" in err, _show(run)
     assert "accepted a legacy server certificate for 'localhost'" in err, _show(run)
-    # The whole backend list reached swtls (the channel starts on a random entry; with the
-    # first one down, everything above arrived all the same).
-    assert f"swtls channel to 127.0.0.1:{run['dead']},127.0.0.1:{run['port']}: mutual-tls" in err, _show(run)
     assert TOKEN not in err and TOKEN not in run["stdout"]
+
+
+def test_failover_over_the_backend_list(failover_run):
+    run = failover_run
+    assert run["heartbeat"] and run["segment"] and run["code"] == 0, _show(run)
+    assert f"swtls channel to 127.0.0.1:{run['dead']},127.0.0.1:{run['port']}: mutual-tls" in run["stderr"]
+    ops = {s["op"] for r in run["records"] if r["rpc"] == "segment" for s in r["spans"]}
+    assert {"/on-request", "/on-request-call"} <= ops, _show(run)
+    assert {r["instance"] for r in run["records"]} == {"failover-1"}
+    assert {r["peer_cn"] for r in run["records"]} == {CLIENT_CN}
