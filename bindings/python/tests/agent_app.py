@@ -4,7 +4,9 @@ started with ``swtls.skywalking.start``; run by test_skywalking_agent.py.
 Usage: agent_app.py OPTIONS_JSON [MODE], where OPTIONS_JSON holds the keyword arguments of
 ``swtls.skywalking.start``. MODE "work-on-request": after the start, the app waits for a
 line on standard input, runs /on-request (a span and a call to itself), then waits until
-its standard input is closed. MODE "full" (the default):
+its standard input is closed. MODE "prefork": the agent is installed in the master
+with start_prefork_master() (no reporting there); a forked worker runs /worker-work, then
+exits after reading a line from standard input. MODE "full" (the default):
   1. serves HTTP on loopback (http.server: the agent's http_server plugin traces it);
   2. in an entry span made with the agent's span API (/parent-work), calls itself with
      urllib (the urllib_request plugin) and logs a warning (the log reporter);
@@ -57,11 +59,32 @@ def work(endpoint: str, port: int, path: str, message: str) -> None:
         log.warning(message)
 
 
+def prefork(options) -> int:
+    """A pre-forking server's way: the master installs the agent without reporting
+    (start_prefork_master); the worker it forks runs the full agent."""
+    swtls.skywalking.install(**options).start_prefork_master()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    port = server.server_address[1]
+    pid = os.fork()
+    if pid == 0:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        work("/worker-work", port, "/worker-call", f"worker log record from {os.getpid()}")
+        print(f"WORKER-WAITING {os.getpid()}", flush=True)
+        sys.stdin.readline()
+        server.shutdown()
+        sys.exit(0)
+    _, status = os.waitpid(pid, 0)
+    print(f"WORKER {pid} EXIT {os.waitstatus_to_exitcode(status)}", flush=True)
+    return 0
+
+
 def main() -> int:
     options = json.loads(sys.argv[1])
     mode = sys.argv[2] if len(sys.argv) > 2 else "full"
     print("CHANNEL", interim_swtls_grpc.install(), flush=True)
     logging.basicConfig(level=logging.INFO)
+    if mode == "prefork":
+        return prefork(options)
     swtls.skywalking.start(**options)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)

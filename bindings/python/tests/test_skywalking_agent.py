@@ -306,3 +306,46 @@ def test_failover_over_the_backend_list(failover_run):
     assert {"/on-request", "/on-request-call"} <= ops, _show(run)
     assert {r["instance"] for r in run["records"]} == {"failover-1"}
     assert {r["peer_cn"] for r in run["records"]} == {CLIENT_CN}
+
+
+@pytest.fixture(scope="module")
+def prefork_run(script: ScriptCertSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+    """A pre-forking server's master installs the agent with
+    ``swtls.skywalking.install(...).start_prefork_master()`` and forks a worker."""
+    tmp = tmp_path_factory.mktemp("skywalking-agent-prefork")
+    oap = _oap(script)
+    options = {
+        "agent_collector_backend_services": f"127.0.0.1:{oap.port}",
+        "agent_name": SERVICE,
+        "agent_instance_name": "master",
+        "agent_authentication": TOKEN,
+        "agent_experimental_fork_support": True,
+        "agent_meter_reporter_active": False,
+        "agent_profile_active": False,
+        "agent_disable_plugins": "sw_(?!http_server|urllib_request)",
+        "agent_ca_dir": str(script.dir / "agent-ca"),
+        "agent_ssl_target_name_override": "localhost",
+    }
+    app = _app(tmp, options, "prefork")
+    try:
+        ready = oap.wait_for(lambda records: {"properties", "keepAlive", "segment", "log"}
+                             <= {r["rpc"] for r in records}, 40)
+        _tell(app, "worker may exit")
+        _wait(app)
+    finally:
+        result = _finish(app, tmp, oap)
+    yield dict(result, ready=ready)
+
+
+def test_a_pre_forking_servers_worker_reports_and_its_master_does_not(prefork_run):
+    run = prefork_run
+    assert run["ready"] and run["code"] == 0, _show(run)
+    m = [line for line in run["stdout"].splitlines() if line.startswith("WORKER ")]
+    assert m and m[0].endswith("EXIT 0"), _show(run)
+    pid = m[0].split()[1]
+    # Every record is the worker's, none the master's.
+    assert {r["instance"] for r in run["records"] if "instance" in r} == {f"master-child({pid})"}, _show(run)
+    ops = {s["op"] for r in run["records"] if r["rpc"] == "segment" for s in r["spans"]}
+    assert {"/worker-work", "/worker-call"} <= ops, _show(run)
+    assert any(f"worker log record from {pid}" in r["text"] for r in run["records"] if r["rpc"] == "log")
+
