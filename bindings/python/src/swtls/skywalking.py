@@ -184,8 +184,8 @@ def _split(kwargs: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
 def install(**kwargs: Any) -> Any:
     """Everything :func:`start` does except starting: applies the agent options
     (``skywalking.config.init``) and swtls's options, routes swtls's log messages into the
-    agent's logger, checks the configuration and the certificate files by building the
-    first channel's configuration, and makes the agent's gRPC protocol use swtls channels.
+    agent's logger, checks the configuration and the certificate files by building a
+    channel (and closing it), and makes the agent's gRPC protocol use swtls channels.
     Returns the agent (``skywalking.agent.agent``), e.g. for ``start_prefork_master()`` in
     a pre-forking server's master.
 
@@ -229,9 +229,10 @@ def install(**kwargs: Any) -> Any:
     probe = _new_channel()
     probe.close()
 
-    # agent.start() does these two before it first imports the gRPC protocol module, whose
-    # client module binds the profile service and the debug flag when it is imported; both
-    # calls are idempotent.
+    # The gRPC protocol module is imported here, earlier than agent.start() would; its
+    # client module binds the profile service and the debug flag when it is imported, so
+    # both must be set up first, as agent.start() does before it imports it (loggings.init()
+    # above; profile.init() here, idempotent: agent.start() calls it again).
     if agent_config.agent_profile_active:
         from skywalking import profile
 
