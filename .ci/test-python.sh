@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The Python binding's tests, the way a user installs it: a fresh venv in target/, then
 # `pip install ./bindings/python` (which runs `cargo build --release --lib` and bundles
-# libswtls.so into the package), pytest, grpcio (the server under test) and cryptography
-# (test certificates) from PyPI, then pytest against grpcio's server with mutual TLS.
-# Works on a fresh clone; needs python3 (with venv), cargo and network access to PyPI.
+# libswtls.so into the package), pytest, grpcio (the server under test), cryptography
+# (test certificates) and the real SkyWalking Python agent (apache-skywalking, built from
+# its sdist: see tests/requirements.txt) from PyPI, then pytest against grpcio's server
+# with mutual TLS. Works on a fresh clone; needs python3 (with venv; 3.10+ for the agent's
+# test), cargo, the openssl command (the SkyWalking script's certificates) and network
+# access to PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"

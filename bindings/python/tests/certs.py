@@ -1,8 +1,10 @@
-"""Test certificates made with the `cryptography` package (never committed): a private CA,
-a server certificate for localhost and 127.0.0.1, and a client certificate."""
+"""Test certificates, never committed: made with the `cryptography` package (a private CA,
+a server certificate for localhost and 127.0.0.1, and a client certificate), and the
+SkyWalking script's v1 certificates made with its openssl commands (ScriptCertSet)."""
 
 import datetime
 import ipaddress
+import subprocess
 from pathlib import Path
 from typing import List
 
@@ -93,6 +95,53 @@ class CertSet:
         """A ca folder for the agent holding the named files of this set."""
         path.mkdir(parents=True, exist_ok=True)
         for f in files:
+            (path / f).write_bytes((self.dir / f).read_bytes())
+            (path / f).chmod(0o600)
+        return path
+
+
+def _openssl(dir: Path, *args: str) -> None:
+    r = subprocess.run(["openssl", *args], cwd=dir, capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        raise RuntimeError(f"openssl {' '.join(args)}: {r.stderr}")
+
+
+class ScriptCertSet:
+    """The certificates SkyWalking's documented key-generation script makes, with its openssl
+    commands (as tests/legacy_certs.rs does): a CA with CN=localhost, and X.509 v1 leaves
+    without extensions (``openssl x509 -req`` with no extension file), the name only in the
+    subject CN: the server's CN=localhost, the client's ``client_cn``. Keys are converted
+    to PKCS#8 for the agent, as the script does. Files in ``dir``: ca.crt, ca.key,
+    server.crt, server.key, server.pem, client.crt, client.key, client.pem."""
+
+    def __init__(self, dir: Path, client_cn: str = "skywalking-agent") -> None:
+        dir.mkdir(parents=True, exist_ok=True)
+        self.dir = dir
+        _openssl(dir, "genrsa", "-out", "ca.key", "2048")
+        _openssl(dir, "req", "-new", "-x509", "-days", "365", "-key", "ca.key", "-out", "ca.crt",
+                 "-subj", "/CN=localhost")
+        for name, cn in (("server", "localhost"), ("client", client_cn)):
+            _openssl(dir, "genrsa", "-out", f"{name}.key", "2048")
+            _openssl(dir, "req", "-new", "-key", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
+            _openssl(dir, "x509", "-req", "-days", "365", "-in", f"{name}.csr", "-CA", "ca.crt",
+                     "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.crt")
+            _openssl(dir, "pkcs8", "-topk8", "-nocrypt", "-in", f"{name}.key", "-out", f"{name}.pem")
+        self.ca_cert = dir / "ca.crt"
+        self.server_cert = dir / "server.crt"
+        self.server_key = dir / "server.pem"
+        self.client_cert = dir / "client.crt"
+        self.client_key = dir / "client.pem"
+
+    def version(self, name: str) -> str:
+        """The ``Version:`` line openssl prints for a certificate of the set."""
+        out = subprocess.run(["openssl", "x509", "-noout", "-text", "-in", str(self.dir / name)],
+                             capture_output=True, text=True, check=True).stdout
+        return next((line.strip() for line in out.splitlines() if line.strip().startswith("Version:")), "")
+
+    def agent_dir(self, path: Path) -> Path:
+        """An agent ca folder: ca.crt, client.crt and client.pem of this set."""
+        path.mkdir(parents=True, exist_ok=True)
+        for f in ("ca.crt", "client.crt", "client.pem"):
             (path / f).write_bytes((self.dir / f).read_bytes())
             (path / f).chmod(0o600)
         return path
