@@ -34,7 +34,7 @@ step "java: mvn verify (bindings/java, then bindings/java-grpc: io.grpc.Channel 
 (cd bindings && mvn -B -ntp verify)
 ls bindings/java-grpc/target/swtls-grpc-*.jar >/dev/null
 JAR=$(ls bindings/java/target/swtls-*.jar | grep -v -e sources -e javadoc | head -n 1)
-jar tf "$JAR" | grep -qx "native/linux-x86_64/libswtls.so" || { echo "the jar lacks the native library"; exit 1; }
+jar tf "$JAR" | grep -x "native/linux-x86_64/libswtls.so" >/dev/null || { echo "the jar lacks the native library"; exit 1; }
 
 step "java: example agent (examples/java) against swtls-collector with mutual TLS"
 work=$(mktemp -d "${TMPDIR:-/tmp}/swtls-java-example.XXXXXX")

@@ -214,9 +214,14 @@ fn a_blocking_read_of_the_files_does_not_stall_the_runtime() {
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let other = Channel::new(&config(&plain.target(), &empty, &[])).unwrap();
-    let t0 = Instant::now();
-    let r = other.unary_blocking(methods::KEEP_ALIVE, ping("other", "1"), Some(Duration::from_secs(5)));
-    let other_took = t0.elapsed();
+    // On a thread, so that a stalled runtime fails the test instead of hanging it.
+    let (otx, orx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let r = other.unary_blocking(methods::KEEP_ALIVE, ping("other", "1"), Some(Duration::from_secs(5)));
+        let _ = otx.send((r.map(|_| ()), t0.elapsed()));
+    });
+    let other_result = orx.recv_timeout(Duration::from_secs(10));
     // The stuck calls end at their deadline.
     let mut ended = Vec::new();
     for _ in 0..stuck.len() {
@@ -229,6 +234,7 @@ fn a_blocking_read_of_the_files_does_not_stall_the_runtime() {
             let _ = f.write_all(&read(&set.ca_cert));
         }
     }
+    let (r, other_took) = other_result.expect("a call on another channel did not end: the runtime is stalled");
     r.unwrap_or_else(|e| panic!("a call on another channel failed while files blocked: {e}"));
     assert!(other_took < Duration::from_secs(5), "{other_took:?}");
     for e in ended {

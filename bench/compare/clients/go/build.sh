@@ -39,7 +39,7 @@ build() { go build -trimpath -ldflags='-s -w' "$@"; }
 # grpc-go needs no C: built as Go programs usually are without cgo (fully static).
 (cd "$HERE" && CGO_ENABLED=0 build -o "$OUT/grpc-go" ./cmd/grpc-go)
 for name in swtls-go swtls-go-stubs; do
-    if ldd "$OUT/$name" | grep -q libswtls; then
+    if ldd "$OUT/$name" | grep libswtls >/dev/null; then
         echo "$name still loads libswtls.so:" >&2; ldd "$OUT/$name" >&2; exit 1
     fi
 done
