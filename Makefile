@@ -4,11 +4,16 @@
 # make check     - format, lints, all test suites, valgrind on the C examples, ASan/UBSan +
 #                  valgrind on the C API test and stress programs, the demo
 # make header    - regenerate include/swtls.h with cbindgen
+# make install   - install the C library from the release build: include/swtls.h,
+#                  libswtls.so.X.Y.Z with its soname link libswtls.so.X and libswtls.so,
+#                  libswtls.a and lib/pkgconfig/swtls.pc (PREFIX=/usr/local,
+#                  LIBDIR=$(PREFIX)/lib, INCLUDEDIR=$(PREFIX)/include; DESTDIR stages)
+# make uninstall - remove what make install put there
 # make test-python - the Python binding: venv in target/, pip install ./bindings/python, pytest
 CARGO ?= cargo
 CC ?= cc
 CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c11
-LIBDIR := $(abspath target/release)
+RELEASE_DIR := $(abspath target/release)
 EXAMPLES := keepalive report agent
 
 .PHONY: lib examples demo test check header bench clean-examples test-python
@@ -18,9 +23,9 @@ lib:
 
 examples: lib $(EXAMPLES:%=target/examples/%)
 
-target/examples/%: examples/c/%.c examples/c/common.h include/swtls.h $(LIBDIR)/libswtls.so
+target/examples/%: examples/c/%.c examples/c/common.h include/swtls.h $(RELEASE_DIR)/libswtls.so
 	@mkdir -p target/examples
-	$(CC) $(CFLAGS) -pthread -Iinclude -o $@ $< -L$(LIBDIR) -lswtls -Wl,-rpath,$(LIBDIR)
+	$(CC) $(CFLAGS) -pthread -Iinclude -o $@ $< -L$(RELEASE_DIR) -lswtls -Wl,-rpath,$(RELEASE_DIR)
 
 demo:
 	bash examples/demo.sh
@@ -60,3 +65,49 @@ clean-examples:
 .PHONY: test-go
 test-go:
 	bash .ci/test-go.sh
+
+# Installing the C library. The version comes from Cargo.toml ([package] version); the
+# soname, libswtls.so.$(VERSION_MAJOR), is set by build.rs when the library is linked.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+VERSION := $(shell awk -F'"' '/^\[/ { p = ($$0 == "[package]") } p && /^version *=/ { print $$2; exit }' Cargo.toml)
+VERSION_MAJOR := $(firstword $(subst ., ,$(VERSION)))
+# What a program linking libswtls.a needs besides (Rust's std on glibc), as printed by
+# `cargo rustc --release --lib --crate-type staticlib -- --print native-static-libs`; the
+# static link in .ci/test-install.sh checks that it is enough. bindings/go/link_static.go
+# links the same list.
+STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# swtls.pc names its directories relative to ${prefix} where they are under it, so that
+# `pkg-config --define-prefix` can relocate an installed tree.
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+.PHONY: install uninstall
+install: lib
+	@test -n "$(VERSION)" || { echo "no [package] version in Cargo.toml"; exit 1; }
+	$(INSTALL) -d "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"
+	$(INSTALL) -m 644 include/swtls.h "$(DESTDIR)$(INCLUDEDIR)/swtls.h"
+	$(INSTALL) -m 755 target/release/libswtls.so "$(DESTDIR)$(LIBDIR)/libswtls.so.$(VERSION)"
+	ln -sf libswtls.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/libswtls.so.$(VERSION_MAJOR)"
+	ln -sf libswtls.so.$(VERSION_MAJOR) "$(DESTDIR)$(LIBDIR)/libswtls.so"
+	$(INSTALL) -m 644 target/release/libswtls.a "$(DESTDIR)$(LIBDIR)/libswtls.a"
+	printf '%s\n' \
+		'prefix=$(PREFIX)' \
+		'libdir=$(call pc_dir,$(LIBDIR))' \
+		'includedir=$(call pc_dir,$(INCLUDEDIR))' \
+		'' \
+		'Name: swtls' \
+		'Description: One TLS/mTLS gRPC core for Apache SkyWalking agents (C API)' \
+		'Version: $(VERSION)' \
+		'Libs: -L$${libdir} -lswtls' \
+		'Libs.private: $(STATIC_LIBS)' \
+		'Cflags: -I$${includedir}' \
+		> "$(DESTDIR)$(PKGCONFIGDIR)/swtls.pc"
+	chmod 644 "$(DESTDIR)$(PKGCONFIGDIR)/swtls.pc"
+
+uninstall:
+	rm -f "$(DESTDIR)$(INCLUDEDIR)/swtls.h" "$(DESTDIR)$(PKGCONFIGDIR)/swtls.pc" \
+		"$(DESTDIR)$(LIBDIR)/libswtls.so" "$(DESTDIR)$(LIBDIR)/libswtls.so.$(VERSION_MAJOR)" \
+		"$(DESTDIR)$(LIBDIR)/libswtls.so.$(VERSION)" "$(DESTDIR)$(LIBDIR)/libswtls.a"

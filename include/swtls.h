@@ -25,6 +25,20 @@
 // Default of `swtls.report_queue_bytes`: 16 MiB.
 #define SWTLS_DEFAULT_REPORT_QUEUE_BYTES ((16 * 1024) * 1024)
 
+// Major version of the library this header belongs to (the 0 of 0.1.0).
+#define SWTLS_VERSION_MAJOR 0
+
+// Minor version of the library this header belongs to (below 100).
+#define SWTLS_VERSION_MINOR 1
+
+// Patch version of the library this header belongs to (below 100).
+#define SWTLS_VERSION_PATCH 0
+
+// The version as one number, `MAJOR * 10000 + MINOR * 100 + PATCH` (0.1.0 is 100, 1.2.3
+// is 10203): compare it with `swtls_version_number()`, the version of the library loaded
+// at run time.
+#define SWTLS_VERSION_NUMBER (((SWTLS_VERSION_MAJOR * 10000) + (SWTLS_VERSION_MINOR * 100)) + SWTLS_VERSION_PATCH)
+
 // Size of `swtls_stats.backend`: room for any `host:port` (a 253-character DNS name,
 // brackets around an IPv6 address, the port) and the terminating NUL.
 #define SWTLS_STATS_BACKEND_SIZE 264
@@ -418,6 +432,12 @@ void swtls_config_free(struct swtls_config *config);
 //
 // The string is static: never free it.
 const char *swtls_version(void);
+
+// The version of the library loaded at run time as one number, encoded as
+// `SWTLS_VERSION_NUMBER` (`MAJOR * 10000 + MINOR * 100 + PATCH`). A program checks that
+// the header it was compiled with and the library it runs with match:
+// `swtls_version_number() == SWTLS_VERSION_NUMBER`.
+uint32_t swtls_version_number(void);
 
 // The stable name of a status code, e.g. `"UNAUTHENTICATED"`; `"UNRECOGNIZED"` for a
 // number that is not a status. The string is static: never free it.

@@ -42,6 +42,53 @@ fn version_names_library_and_rustls() {
     assert!(v.contains("rustls/0.23."), "{v}");
 }
 
+/// `SWTLS_VERSION_*` as a C compiler sees them in include/swtls.h, `swtls_version_number()`
+/// and the crate version agree: the macros are the version in Cargo.toml and
+/// `SWTLS_VERSION_NUMBER` is `MAJOR * 10000 + MINOR * 100 + PATCH`, the number the function
+/// returns.
+#[test]
+fn version_number_matches_the_header_macros() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("macros.c");
+    std::fs::write(
+        &src,
+        r#"#include <stdio.h>
+#include "swtls.h"
+int main(void) {
+    printf("%d %d %d %d\n", SWTLS_VERSION_MAJOR, SWTLS_VERSION_MINOR, SWTLS_VERSION_PATCH, SWTLS_VERSION_NUMBER);
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let exe = dir.path().join("macros");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let built = std::process::Command::new(&cc)
+        .args(["-Wall", "-Wextra", "-Werror", "-std=c11"])
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{cc} failed: {}", String::from_utf8_lossy(&built.stderr));
+    let out = std::process::Command::new(&exe).output().unwrap();
+    assert!(out.status.success());
+    let macros: Vec<u32> =
+        String::from_utf8(out.stdout).unwrap().split_whitespace().map(|n| n.parse().unwrap()).collect();
+
+    let cargo: Vec<u32> =
+        [env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"), env!("CARGO_PKG_VERSION_PATCH")]
+            .iter()
+            .map(|n| n.parse().unwrap())
+            .collect();
+    let number = cargo[0] * 10000 + cargo[1] * 100 + cargo[2];
+    assert_eq!(macros, [cargo[0], cargo[1], cargo[2], number], "SWTLS_VERSION_MAJOR, _MINOR, _PATCH, _NUMBER");
+    assert_eq!(swtls_version_number(), number);
+    assert_eq!(swtls::ffi::VERSION_NUMBER, number);
+}
+
 #[test]
 fn status_names_are_stable_and_total() {
     for s in Status::ALL {

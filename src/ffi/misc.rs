@@ -29,6 +29,49 @@ pub extern "C" fn swtls_version() -> *const c_char {
     VERSION.as_ptr() as *const c_char
 }
 
+/// Major version of the library this header belongs to (the 0 of 0.1.0).
+pub const VERSION_MAJOR: u32 = 0;
+/// Minor version of the library this header belongs to (below 100).
+pub const VERSION_MINOR: u32 = 1;
+/// Patch version of the library this header belongs to (below 100).
+pub const VERSION_PATCH: u32 = 0;
+/// The version as one number, `MAJOR * 10000 + MINOR * 100 + PATCH` (0.1.0 is 100, 1.2.3
+/// is 10203): compare it with `swtls_version_number()`, the version of the library loaded
+/// at run time.
+pub const VERSION_NUMBER: u32 = VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH;
+
+// cbindgen copies only literal values into the header, so the numbers above are written
+// out by hand; this stops the build as soon as they differ from the version in Cargo.toml.
+const _: () = {
+    assert!(VERSION_MAJOR == decimal(env!("CARGO_PKG_VERSION_MAJOR")), "VERSION_MAJOR differs from Cargo.toml");
+    assert!(VERSION_MINOR == decimal(env!("CARGO_PKG_VERSION_MINOR")), "VERSION_MINOR differs from Cargo.toml");
+    assert!(VERSION_PATCH == decimal(env!("CARGO_PKG_VERSION_PATCH")), "VERSION_PATCH differs from Cargo.toml");
+    assert!(VERSION_MINOR < 100 && VERSION_PATCH < 100, "VERSION_NUMBER needs minor and patch below 100");
+};
+
+/// A decimal number at compile time (the `CARGO_PKG_VERSION_*` strings).
+const fn decimal(s: &str) -> u32 {
+    let b = s.as_bytes();
+    assert!(!b.is_empty(), "empty number");
+    let mut n = 0u32;
+    let mut i = 0;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "not a decimal number");
+        n = n * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    n
+}
+
+/// The version of the library loaded at run time as one number, encoded as
+/// `SWTLS_VERSION_NUMBER` (`MAJOR * 10000 + MINOR * 100 + PATCH`). A program checks that
+/// the header it was compiled with and the library it runs with match:
+/// `swtls_version_number() == SWTLS_VERSION_NUMBER`.
+#[no_mangle]
+pub extern "C" fn swtls_version_number() -> u32 {
+    VERSION_NUMBER
+}
+
 /// The stable name of a status code, e.g. `"UNAUTHENTICATED"`; `"UNRECOGNIZED"` for a
 /// number that is not a status. The string is static: never free it.
 #[no_mangle]

@@ -43,6 +43,8 @@ static void on_log(void *userdata, swtls_log_level level, const char *message, s
 
 static void misc(void) {
     EXPECT(strncmp(swtls_version(), "swtls/", 6) == 0, "version '%s'", swtls_version());
+    EXPECT(swtls_version_number() == SWTLS_VERSION_NUMBER, "version number %u, header %u",
+           (unsigned)swtls_version_number(), (unsigned)SWTLS_VERSION_NUMBER);
     EXPECT(strcmp(swtls_status_name(SWTLS_STATUS_UNAUTHENTICATED), "UNAUTHENTICATED") == 0, "status name");
     EXPECT(strcmp(swtls_status_name(999999), "UNRECOGNIZED") == 0, "unknown status name");
     EXPECT_STATUS(swtls_set_log_callback(on_log, &log_lines, 99), SWTLS_STATUS_INVALID_PARAMETER);

@@ -113,6 +113,7 @@ LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_int, POINTER(c_char), c_size_t)
 _SIGNATURES = {
     # name: (restype, argtypes)
     "swtls_version": (c_char_p, []),
+    "swtls_version_number": (c_uint32, []),
     "swtls_status_name": (c_char_p, [c_uint32]),
     "swtls_last_error": (c_char_p, []),
     "swtls_set_log_callback": (status_t, [LOG_CALLBACK, c_void_p, c_uint32]),
