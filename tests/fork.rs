@@ -5,37 +5,11 @@
 mod common;
 use common::*;
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::Command;
-
-/// Compiles `tests/c/NAME.c` against the release library; returns the executable.
-fn build_c(name: &str) -> std::path::PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = root.join("target/release");
-    assert!(lib.join("libswtls.so").exists(), "target/release/libswtls.so is missing: run `make examples` first");
-    let out_dir = root.join("target/c-tests");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let exe = out_dir.join(name);
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let built = Command::new(&cc)
-        .args(["-O1", "-g", "-Wall", "-Wextra", "-Werror", "-std=c11", "-pthread"])
-        .arg(format!("-I{}", root.join("include").display()))
-        .arg(format!("-I{}", root.join("examples/c").display()))
-        .arg("-o")
-        .arg(&exe)
-        .arg(root.join(format!("tests/c/{name}.c")))
-        .arg(format!("-L{}", lib.display()))
-        .arg("-lswtls")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "{cc} failed: {}", String::from_utf8_lossy(&built.stderr));
-    exe
-}
 
 #[test]
 fn a_channel_keeps_working_in_a_forked_child_and_the_parent_is_unaffected() {
-    let exe = build_c("fork");
+    let exe = build_c_test("fork");
 
     let certs = Certs::new();
     let server = mtls_server(&certs);
@@ -73,7 +47,7 @@ fn a_channel_keeps_working_in_a_forked_child_and_the_parent_is_unaffected() {
 /// after a CA rotation. The child's call keeps its deadline and it can replace the callback.
 #[test]
 fn a_fork_during_a_slow_log_callback_after_rotation_does_not_block_the_child() {
-    let exe = build_c("fork_log");
+    let exe = build_c_test("fork_log");
     let certs = Certs::new();
     let server = mtls_server(&certs);
     let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);

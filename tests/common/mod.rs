@@ -109,3 +109,29 @@ pub fn capture_logs(max: swtls::LogLevel) -> Logs {
     );
     Logs { lines, _guard: guard }
 }
+
+/// Compiles `tests/c/NAME.c` (with `include/` and `examples/c/` on the include path) against
+/// the release library that `make examples` builds; returns the executable.
+pub fn build_c_test(name: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = root.join("target/release");
+    assert!(lib.join("libswtls.so").exists(), "target/release/libswtls.so is missing: run `make examples` first");
+    let out_dir = root.join("target/c-tests");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join(name);
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let built = std::process::Command::new(&cc)
+        .args(["-O1", "-g", "-Wall", "-Wextra", "-Werror", "-std=c11", "-pthread"])
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(format!("-I{}", root.join("examples/c").display()))
+        .arg("-o")
+        .arg(&exe)
+        .arg(root.join(format!("tests/c/{name}.c")))
+        .arg(format!("-L{}", lib.display()))
+        .arg("-lswtls")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{cc} failed: {}", String::from_utf8_lossy(&built.stderr));
+    exe
+}
