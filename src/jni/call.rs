@@ -89,10 +89,8 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_cancelFree<'l>(
     handle: jlong,
 ) {
     entry(&mut env, "Cancellation.free", (), |_| {
-        if handle != 0 {
-            // SAFETY: the handle came from `cancelNew` and the Java side frees it once.
-            drop(unsafe { Box::from_raw(handle as *mut CancelToken) });
-        }
+        // SAFETY: the handle came from `cancelNew` and the Java side frees it once.
+        unsafe { super::free_boxed::<CancelToken>(handle) };
         Ok(())
     })
 }

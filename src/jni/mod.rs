@@ -211,6 +211,16 @@ fn channel<'a>(handle: jlong) -> Result<&'a Channel> {
     unsafe { (handle as *const Channel).as_ref() }.ok_or_else(|| closed("channel"))
 }
 
+/// Drops the boxed `T` behind a handle the Java side frees once; 0 is a no-op.
+///
+/// # Safety
+/// `handle` is 0 or came from `Box::into_raw` of a `Box<T>` and is not used again.
+unsafe fn free_boxed<T>(handle: jlong) {
+    if handle != 0 {
+        drop(Box::from_raw(handle as *mut T));
+    }
+}
+
 fn new_bytes(env: &mut JNIEnv, data: &[u8]) -> Result<jbyteArray> {
     Ok(env.byte_array_from_slice(data).map_err(|e| jni_error("response", e))?.into_raw())
 }
@@ -330,10 +340,8 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelFree<'l>(
     handle: jlong,
 ) {
     entry(&mut env, "Channel.free", (), |_| {
-        if handle != 0 {
-            // SAFETY: the handle came from `channelNew` and the Java side frees it once.
-            drop(unsafe { Box::from_raw(handle as *mut Channel) });
-        }
+        // SAFETY: the handle came from `channelNew` and the Java side frees it once.
+        unsafe { free_boxed::<Channel>(handle) };
         Ok(())
     })
 }

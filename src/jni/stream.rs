@@ -110,10 +110,8 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_streamFree<'l>(
     handle: jlong,
 ) {
     entry(&mut env, "ClientStream.free", (), |_| {
-        if handle != 0 {
-            // SAFETY: the handle came from `JStream::into_handle` and the Java side frees it once.
-            drop(unsafe { Box::from_raw(handle as *mut JStream) });
-        }
+        // SAFETY: the handle came from `JStream::into_handle` and the Java side frees it once.
+        unsafe { super::free_boxed::<JStream>(handle) };
         Ok(())
     })
 }
