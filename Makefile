@@ -9,6 +9,12 @@
 #                  libswtls.a and lib/pkgconfig/swtls.pc (PREFIX=/usr/local,
 #                  LIBDIR=$(PREFIX)/lib, INCLUDEDIR=$(PREFIX)/include; DESTDIR stages)
 # make uninstall - remove what make install put there
+# make portable  - the shipped build: the release library against glibc 2.17 symbol versions
+#                  (cargo-zigbuild; .ci/portable.sh), checked by .ci/check-glibc.sh, in
+#                  target/x86_64-unknown-linux-gnu/release/
+# make dist      - every artifact into target/dist/, from the portable build (see README,
+#                  "Artifacts"): the C tarball (header, libraries, swtls.pc), ...
+# make install LIBSRC=DIR - install the libraries of DIR instead of target/release
 # make test-python - the Python binding: venv in target/, pip install ./bindings/python, pytest
 CARGO ?= cargo
 CC ?= cc
@@ -85,14 +91,17 @@ STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 
 .PHONY: install uninstall
-install: lib
+# Where the installed libraries come from: the local release build by default; `make dist`
+# installs the portable build.
+LIBSRC ?= target/release
+install: $(if $(filter target/release,$(LIBSRC)),lib)
 	@test -n "$(VERSION)" || { echo "no [package] version in Cargo.toml"; exit 1; }
 	$(INSTALL) -d "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"
 	$(INSTALL) -m 644 include/swtls.h "$(DESTDIR)$(INCLUDEDIR)/swtls.h"
-	$(INSTALL) -m 755 target/release/libswtls.so "$(DESTDIR)$(LIBDIR)/libswtls.so.$(VERSION)"
+	$(INSTALL) -m 755 $(LIBSRC)/libswtls.so "$(DESTDIR)$(LIBDIR)/libswtls.so.$(VERSION)"
 	ln -sf libswtls.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/libswtls.so.$(VERSION_MAJOR)"
 	ln -sf libswtls.so.$(VERSION_MAJOR) "$(DESTDIR)$(LIBDIR)/libswtls.so"
-	$(INSTALL) -m 644 target/release/libswtls.a "$(DESTDIR)$(LIBDIR)/libswtls.a"
+	$(INSTALL) -m 644 $(LIBSRC)/libswtls.a "$(DESTDIR)$(LIBDIR)/libswtls.a"
 	printf '%s\n' \
 		'prefix=$(PREFIX)' \
 		'libdir=$(call pc_dir,$(LIBDIR))' \
@@ -111,3 +120,28 @@ uninstall:
 	rm -f "$(DESTDIR)$(INCLUDEDIR)/swtls.h" "$(DESTDIR)$(PKGCONFIGDIR)/swtls.pc" \
 		"$(DESTDIR)$(LIBDIR)/libswtls.so" "$(DESTDIR)$(LIBDIR)/libswtls.so.$(VERSION_MAJOR)" \
 		"$(DESTDIR)$(LIBDIR)/libswtls.so.$(VERSION)" "$(DESTDIR)$(LIBDIR)/libswtls.a"
+
+# The portable build and the artifacts made from it.
+PORTABLE_TRIPLE := x86_64-unknown-linux-gnu
+PORTABLE_DIR := target/$(PORTABLE_TRIPLE)/release
+DIST := target/dist
+PLATFORM := linux-x86_64
+C_DIST_NAME := swtls-$(VERSION)-$(PLATFORM)
+
+.PHONY: portable dist dist-c
+portable:
+	bash .ci/portable.sh
+
+# The C tarball: include/swtls.h, lib/libswtls.so.X.Y.Z (+ links), lib/libswtls.a and
+# lib/pkgconfig/swtls.pc under one folder; its swtls.pc says prefix=/usr/local, and
+# `pkg-config --define-prefix` finds the folder wherever it is unpacked.
+dist-c: portable
+	rm -rf target/dist-stage/c && mkdir -p target/dist-stage/c $(DIST)
+	$(MAKE) -s install LIBSRC=$(PORTABLE_DIR) PREFIX=/usr/local DESTDIR=$(abspath target/dist-stage/c)
+	mv target/dist-stage/c/usr/local target/dist-stage/c/$(C_DIST_NAME)
+	strip --strip-debug target/dist-stage/c/$(C_DIST_NAME)/lib/libswtls.a
+	tar -C target/dist-stage/c --owner=0 --group=0 --numeric-owner -czf $(DIST)/$(C_DIST_NAME).tar.gz $(C_DIST_NAME)
+	@ls -l $(DIST)/$(C_DIST_NAME).tar.gz
+
+dist: dist-c
+	@echo "artifacts in $(DIST):" && ls -l $(DIST)

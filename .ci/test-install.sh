@@ -10,7 +10,11 @@
 #      (-l:libswtls.a in place of -lswtls, which would pick the shared library), checks
 #      with ldd that it does not load libswtls.so, and runs it;
 #   4. builds examples/c/keepalive.c from the prefix (not run: it needs a collector);
-#   5. make uninstall leaves nothing of swtls in the prefix.
+#   5. make uninstall leaves nothing of swtls in the prefix;
+#   6. given the C tarball of `make dist` (.ci/test-install.sh target/dist/swtls-*.tar.gz):
+#      unpacks it into a folder of its own, checks the glibc floor of its library, and
+#      builds and runs tests/c/version.c from it with `pkg-config --define-prefix`, dynamic
+#      and static, as in 2 and 3.
 # Reuses the release library when it is there (`make install` depends on `make lib`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,5 +106,29 @@ make -s install DESTDIR="$work/stage" PREFIX=/usr
 grep -qx 'prefix=/usr' "$work/stage/usr/lib/pkgconfig/swtls.pc" || fail "swtls.pc of a DESTDIR install does not say prefix=/usr"
 grep -qx 'libdir=${prefix}/lib' "$work/stage/usr/lib/pkgconfig/swtls.pc" || fail "swtls.pc libdir is not \${prefix}/lib"
 make -s uninstall DESTDIR="$work/stage" PREFIX=/usr
+
+tarball=${1:-}
+if [ -n "$tarball" ]; then
+    step "the C tarball $tarball, unpacked elsewhere"
+    mkdir -p "$work/unpacked"
+    tar -C "$work/unpacked" -xzf "$tarball"
+    root=$(echo "$work"/unpacked/swtls-*)
+    [ -d "$root" ] || fail "$tarball holds no swtls-* folder"
+    bash .ci/check-glibc.sh "$root/lib/libswtls.so.$version"
+    export PKG_CONFIG_PATH=$root/lib/pkgconfig
+    read -ra flags <<<"$(pkg-config --define-prefix --cflags --libs swtls)"
+    echo "flags: ${flags[*]}"
+    cc "${cflags[@]}" -o "$work/tar-shared" tests/c/version.c "${flags[@]}"
+    deps=$(LD_LIBRARY_PATH=$root/lib ldd "$work/tar-shared")
+    grep -F "libswtls.so.$major => $root/lib/libswtls.so.$major " <<<"$deps" >/dev/null \
+        || fail "libswtls.so.$major does not resolve to the unpacked tarball: $deps"
+    LD_LIBRARY_PATH=$root/lib "$work/tar-shared"
+    read -ra flags <<<"$(pkg-config --define-prefix --static --cflags --libs swtls)"
+    flags=("${flags[@]/#-lswtls/-l:libswtls.a}")
+    cc "${cflags[@]}" -o "$work/tar-static" tests/c/version.c "${flags[@]}"
+    deps=$(ldd "$work/tar-static")
+    if grep -F libswtls <<<"$deps" >/dev/null; then fail "the static program loads libswtls.so"; fi
+    "$work/tar-static"
+fi
 
 echo "install OK: swtls $version"

@@ -1,9 +1,13 @@
 //! Log routing: messages go to a host-supplied callback, or, without one, warnings and
 //! errors go to stderr. Private keys and tokens are never part of a message.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+#[cfg(unix)]
+use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CString};
-use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockWriteGuard};
+use std::sync::{Condvar, Mutex, RwLock};
+#[cfg(unix)]
+use std::sync::{MutexGuard, RwLockWriteGuard};
 
 /// Severity of a log message.
 #[repr(C)]
@@ -74,15 +78,18 @@ thread_local! {
     static IN_SINK: Cell<u32> = const { Cell::new(0) };
     /// The logging locks, held by the forking thread from just before `fork()` until just
     /// after it (see [`before_fork`]).
+    #[cfg(unix)]
     static HELD_FOR_FORK: RefCell<Option<ForkGuards>> = const { RefCell::new(None) };
 }
 
+#[cfg(unix)]
 type ForkGuards = (RwLockWriteGuard<'static, Logger>, MutexGuard<'static, Vec<(u64, usize)>>);
 
 /// `pthread_atfork` prepare handler: takes the logging locks so that no library thread
 /// holds one at the moment of `fork()` (the child would inherit it locked, with no thread
 /// left to release it). They are only ever held for a few instructions, never while a
 /// host callback runs, so this waits for nothing that could wait for the forking thread.
+#[cfg(unix)]
 pub(crate) fn before_fork() {
     let logger = LOGGER.write().unwrap_or_else(|e| e.into_inner());
     let calls = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
@@ -90,12 +97,14 @@ pub(crate) fn before_fork() {
 }
 
 /// `pthread_atfork` parent handler: releases what [`before_fork`] took.
+#[cfg(unix)]
 pub(crate) fn after_fork_in_parent() {
     let _ = HELD_FOR_FORK.try_with(|h| drop(h.borrow_mut().take()));
 }
 
 /// `pthread_atfork` child handler: the calls of the parent's threads that were in progress
 /// do not exist in the child, so a replacement of the sink there must not wait for them.
+#[cfg(unix)]
 pub(crate) fn after_fork_in_child() {
     let _ = HELD_FOR_FORK.try_with(|h| {
         if let Some((logger, mut calls)) = h.borrow_mut().take() {

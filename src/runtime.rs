@@ -17,7 +17,6 @@
 use crate::error::{Error, Result, Status};
 use std::future::Future;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::Once;
 use tokio::runtime::{Builder, Runtime};
 
 /// Bumped in the child after every `fork()`.
@@ -31,14 +30,17 @@ struct ProcessRuntime {
     runtime: Runtime,
 }
 
+#[cfg(unix)]
 extern "C" fn before_fork() {
     crate::logging::before_fork();
 }
 
+#[cfg(unix)]
 extern "C" fn after_fork_in_parent() {
     crate::logging::after_fork_in_parent();
 }
 
+#[cfg(unix)]
 extern "C" fn after_fork_in_child() {
     // An atomic increment, and the logging locks taken before the fork released: no
     // allocation, no lock that another thread could hold.
@@ -46,8 +48,9 @@ extern "C" fn after_fork_in_child() {
     crate::logging::after_fork_in_child();
 }
 
+#[cfg(unix)]
 fn register_fork_handler() {
-    static ONCE: Once = Once::new();
+    static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // glibc ties the handler to this shared object and drops it on dlclose.
         let rc =
@@ -57,6 +60,10 @@ fn register_fork_handler() {
         }
     });
 }
+
+/// Targets without `fork()` have no child process to prepare for.
+#[cfg(not(unix))]
+fn register_fork_handler() {}
 
 /// Which process generation this is: 0 in the process that loaded swtls, bumped in a
 /// child after each `fork()`. State built for another generation must not be used.

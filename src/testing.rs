@@ -36,13 +36,22 @@ pub mod fuzz {
     /// The environment loader with every variable taken from `data` (one value per line,
     /// in key-table order; raw bytes, so invalid UTF-8 is exercised too).
     pub fn env_loader(data: &[u8]) {
-        use std::os::unix::ffi::OsStringExt;
         let values: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
         let mut config = Config::default();
         let _ = config.load_env_with(|name| {
             let i = KEYS.iter().position(|k| k.env == name)?;
-            values.get(i).filter(|v| !v.is_empty()).map(|v| std::ffi::OsString::from_vec(v.to_vec()))
+            values.get(i).filter(|v| !v.is_empty()).map(|v| os_string(v))
         });
+    }
+
+    #[cfg(unix)]
+    fn os_string(v: &[u8]) -> std::ffi::OsString {
+        std::os::unix::ffi::OsStringExt::from_vec(v.to_vec())
+    }
+
+    #[cfg(not(unix))]
+    fn os_string(v: &[u8]) -> std::ffi::OsString {
+        String::from_utf8_lossy(v).into_owned().into()
     }
 
     /// The backend list parser.

@@ -115,6 +115,7 @@ fn warn_if_expiring(cert: &rustls_pki_types::CertificateDer<'_>, path: &Path, wh
 }
 
 /// Warns when a private key file can be read by group or others.
+#[cfg(unix)]
 fn warn_if_key_exposed(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = std::fs::metadata(path) {
@@ -128,6 +129,10 @@ fn warn_if_key_exposed(path: &Path) {
         }
     }
 }
+
+/// Other targets have no group/other permission bits to check.
+#[cfg(not(unix))]
+fn warn_if_key_exposed(_: &Path) {}
 
 fn load_client_key(
     (cert, cert_bytes): (&Path, Vec<u8>),
