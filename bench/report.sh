@@ -7,7 +7,8 @@
 # makes a CA, server and client certificates in a temporary directory; then, BENCH_RUNS
 # times each, measures:
 #   - the time of one swtls_report call on the caller's thread (p50, p99, p99.9, max),
-#     BENCH_THREADS threads x BENCH_CALLS calls of 1 KiB, with the backend
+#     BENCH_THREADS threads x BENCH_CALLS calls of 1 KiB, BENCH_PAUSE_US apart (about
+#     10k calls/s per thread at 50, 1k/s at 1000), with the backend
 #       up:   swtls-collector serve --mtls
 #       down: nothing listening on the backend port
 #       slow: swtls-collector serve --mtls --stream-delay-us BENCH_SLOW_US
@@ -17,7 +18,8 @@
 # and prints the median of each figure over the runs.
 #
 # Environment (defaults in brackets): BENCH_THREADS [4], BENCH_CALLS [20000],
-# BENCH_MESSAGES [200000], BENCH_SIZE [1024], BENCH_SLOW_US [1000], BENCH_RUNS [3].
+# BENCH_MESSAGES [200000], BENCH_SIZE [1024], BENCH_SLOW_US [1000], BENCH_RUNS [3],
+# BENCH_PAUSE_US [50]; BENCH_SKIP_THROUGHPUT=1 measures the latency only.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,8 +31,9 @@ MESSAGES=${BENCH_MESSAGES:-200000}
 SIZE=${BENCH_SIZE:-1024}
 SLOW_US=${BENCH_SLOW_US:-1000}
 RUNS=${BENCH_RUNS:-3}
+PAUSE_US=${BENCH_PAUSE_US:-50}
 CC=${CC:-cc}
-for v in THREADS CALLS MESSAGES SIZE SLOW_US RUNS; do
+for v in THREADS CALLS MESSAGES SIZE SLOW_US RUNS PAUSE_US; do
     if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1)); then
         echo "bench/report.sh: BENCH_$v must be a positive integer, not '${!v}'" >&2
         exit 2
@@ -116,7 +119,7 @@ run() {
     sed 's/^/    /' <<<"$out"
     local json
     json=$(grep '^{' <<<"$out" | tail -n 1)
-    for k in p50_us p99_us p999_us max_us queue_full msgs_per_s mb_per_s; do
+    for k in p50_us p99_us p999_us max_us queue_full rate_per_thread msgs_per_s mb_per_s; do
         local v
         v=$(field "$k" "$json")
         [[ -n $v ]] && VALUES[$name.$k]="${VALUES[$name.$k]:-} $v"
@@ -127,12 +130,13 @@ run() {
 for ((r = 1; r <= RUNS; r++)); do
     echo
     echo "== run $r of $RUNS"
-    echo "-- backend up: report_bench latency $THREADS $CALLS $SIZE"
-    run up "" -- latency "$THREADS" "$CALLS" "$SIZE"
-    echo "-- backend down (nothing listening): report_bench latency $THREADS $CALLS $SIZE"
-    run down down -- latency "$THREADS" "$CALLS" "$SIZE"
-    echo "-- backend slow (--stream-delay-us $SLOW_US): report_bench latency $THREADS $CALLS $SIZE"
-    run slow "--stream-delay-us $SLOW_US" -- latency "$THREADS" "$CALLS" "$SIZE"
+    echo "-- backend up: report_bench latency $THREADS $CALLS $SIZE $PAUSE_US"
+    run up "" -- latency "$THREADS" "$CALLS" "$SIZE" "$PAUSE_US"
+    echo "-- backend down (nothing listening): report_bench latency $THREADS $CALLS $SIZE $PAUSE_US"
+    run down down -- latency "$THREADS" "$CALLS" "$SIZE" "$PAUSE_US"
+    echo "-- backend slow (--stream-delay-us $SLOW_US): report_bench latency $THREADS $CALLS $SIZE $PAUSE_US"
+    run slow "--stream-delay-us $SLOW_US" -- latency "$THREADS" "$CALLS" "$SIZE" "$PAUSE_US"
+    [[ ${BENCH_SKIP_THROUGHPUT:-0} == 1 ]] && continue
     echo "-- throughput: report_bench throughput $MESSAGES $SIZE (queue of $((MESSAGES + 1000)) messages)"
     SWTLS_REPORT_QUEUE_MESSAGES=$((MESSAGES + 1000)) SWTLS_REPORT_QUEUE_BYTES=$(((MESSAGES + 1000) * SIZE + 1024)) \
         run tput "" -- throughput "$MESSAGES" "$SIZE"
@@ -142,10 +146,11 @@ echo
 echo "== median of $RUNS runs ($THREADS threads x $CALLS swtls_report calls of $SIZE bytes)"
 for b in up down slow; do
     # shellcheck disable=SC2086
-    printf 'backend %-4s  swtls_report us: p50 %s  p99 %s  p99.9 %s  max %s  (dropped, queue full: %s)\n' "$b" \
+    printf 'backend %-4s  swtls_report us: p50 %s  p99 %s  p99.9 %s  max %s  (dropped, queue full: %s; %s calls/s per thread)\n' "$b" \
         "$(median ${VALUES[$b.p50_us]})" "$(median ${VALUES[$b.p99_us]})" "$(median ${VALUES[$b.p999_us]})" \
-        "$(median ${VALUES[$b.max_us]})" "$(median ${VALUES[$b.queue_full]})"
+        "$(median ${VALUES[$b.max_us]})" "$(median ${VALUES[$b.queue_full]})" "$(median ${VALUES[$b.rate_per_thread]})"
 done
+[[ ${BENCH_SKIP_THROUGHPUT:-0} == 1 ]] && exit 0
 # shellcheck disable=SC2086
 printf 'delivered: %s msgs/s, %s MB/s (%s messages of %s bytes, acknowledged)\n' \
     "$(median ${VALUES[tput.msgs_per_s]})" "$(median ${VALUES[tput.mb_per_s]})" "$MESSAGES" "$SIZE"

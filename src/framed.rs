@@ -38,6 +38,7 @@ pub(crate) fn put_frame(buf: &mut BytesMut, message: &[u8]) {
 }
 
 /// `message` in gRPC framing, in a buffer of its own.
+#[cfg(test)]
 pub(crate) fn frame(message: &[u8]) -> Bytes {
     let mut buf = BytesMut::with_capacity(PREFIX + message.len());
     put_frame(&mut buf, message);

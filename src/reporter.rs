@@ -41,6 +41,17 @@ use tokio::task::JoinHandle;
 
 /// A stream is finished once the queue has been empty this long.
 pub const LINGER: Duration = Duration::from_millis(200);
+/// While a stream is open, its body looks for new messages this often by itself, so that a
+/// report does not have to wake it (a futex call, often an inter-processor interrupt, paid
+/// on the application's thread for every message). Kafka's producer waits the same by
+/// default (`linger.ms`). A report wakes the body at once only when a batch's worth is
+/// waiting ([`QueueLimits::wake_at`]); a flush and a close always do.
+pub const BATCH_LINGER: Duration = Duration::from_millis(5);
+/// Queued bytes that wake an open stream's body at once (or a quarter of the queue).
+const WAKE_BYTES: usize = 256 * 1024;
+/// The size of the queue's framing buffer (or one message, if larger); a new one is
+/// allocated only while the bytes taken from the current one are still being written.
+const STAGING_CHUNK: usize = 64 * 1024;
 /// A stream is finished (rolled over) after this long at most.
 pub const ROLL_MAX: Duration = Duration::from_secs(10);
 /// First wait after a failed stream; doubles with each failure in a row.
@@ -59,6 +70,16 @@ pub const MAX_METHODS: usize = 64;
 pub(crate) struct QueueLimits {
     pub messages: usize,
     pub bytes: usize,
+}
+
+impl QueueLimits {
+    /// Queued messages and bytes at which a report wakes an open stream's body at once
+    /// instead of leaving it to find them within [`BATCH_LINGER`]: a quarter of the
+    /// queue (at most [`WAKE_BYTES`]), far from dropping, and rare at any report rate the
+    /// body keeps up with.
+    fn wake_at(&self) -> (usize, usize) {
+        ((self.messages / 4).max(1), (self.bytes / 4).clamp(1, WAKE_BYTES))
+    }
 }
 
 /// The reporter's counters, the backend in use and the TLS mode (one process's view).
@@ -155,9 +176,13 @@ struct FlushWaiter {
 }
 
 struct State {
-    /// Messages in gRPC framing (see `framed::frame`); `bytes` counts their payloads.
-    items: VecDeque<Bytes>,
+    /// The payload length of each queued message, in order; `bytes` is their sum.
+    items: VecDeque<usize>,
     bytes: usize,
+    /// The queued messages in gRPC framing, one after the other (see `framed::put_frame`).
+    /// A stream's body takes its batch off the front without a copy; once those bytes are
+    /// written, the buffer is reused, so a report in steady state allocates nothing.
+    staging: BytesMut,
     /// Messages ever accepted into the queue; the n-th accepted has sequence number n.
     accepted: u64,
     /// Messages taken by the open stream and not resolved yet.
@@ -179,7 +204,8 @@ struct State {
 }
 
 enum Next {
-    Message(Bytes),
+    /// The next message, `len` framed bytes at the front of `staging`.
+    Message(usize),
     End,
     Wait,
 }
@@ -208,15 +234,14 @@ impl State {
             return Next::End;
         }
         match self.items.pop_front() {
-            Some(b) => {
-                let len = b.len() - framed::PREFIX;
+            Some(len) => {
                 self.bytes -= len;
                 self.in_flight += 1;
                 self.stream_messages += 1;
                 self.stream_bytes += len;
                 self.counters.sent += 1;
                 self.counters.bytes_sent += len as u64;
-                Next::Message(b)
+                Next::Message(framed::PREFIX + len)
             }
             None => Next::Wait,
         }
@@ -246,6 +271,7 @@ impl MethodQueue {
             state: Mutex::new(State {
                 items: VecDeque::new(),
                 bytes: 0,
+                staging: BytesMut::new(),
                 accepted: 0,
                 in_flight: 0,
                 stream: None,
@@ -272,10 +298,17 @@ impl MethodQueue {
     }
 
     /// Copies a message into the queue, or drops it when the queue is full. Never waits
-    /// for anything but the queue's lock.
+    /// for anything but the queue's lock. In steady state (a stream open and keeping up)
+    /// it makes no system call and no allocation: the open stream's body finds the
+    /// message within [`BATCH_LINGER`] by itself.
     fn push(&self, message: &[u8]) -> Result<()> {
         let len = message.len();
-        let bytes = framed::frame(message);
+        if len > u32::MAX as usize {
+            return Err(Error::new(
+                Status::InvalidArgument,
+                format!("a gRPC message is at most 4 GiB; this one for {} has {len} bytes", self.method),
+            ));
+        }
         let (body, idle) = {
             let mut st = self.lock();
             if st.closed {
@@ -308,8 +341,20 @@ impl MethodQueue {
             }
             st.bytes += len;
             st.accepted += 1;
-            st.items.push_back(bytes);
-            (st.body_waker.take(), st.stream.is_none())
+            st.items.push_back(len);
+            let framed_len = framed::PREFIX + len;
+            if st.staging.capacity() == 0 {
+                st.staging = BytesMut::with_capacity(framed_len.max(STAGING_CHUNK));
+            } else {
+                // Moves what is queued to the front of the same buffer when the bytes taken
+                // from it have been written; allocates a new one (of the first one's size:
+                // `bytes` remembers it) only while they are not.
+                st.staging.reserve(framed_len);
+            }
+            framed::put_frame(&mut st.staging, message);
+            let (messages, bytes) = self.limits.wake_at();
+            let wake = st.items.len() >= messages || st.bytes >= bytes;
+            (if wake { st.body_waker.take() } else { None }, st.stream.is_none())
         };
         if let Some(w) = body {
             w.wake();
@@ -364,6 +409,10 @@ impl MethodQueue {
             }
             st.stream = None;
             st.body_waker = None;
+            if st.items.is_empty() {
+                // Between streams with nothing queued: an idle channel keeps no buffer.
+                st.staging = BytesMut::new();
+            }
             let n = std::mem::take(&mut st.in_flight);
             let end = st.front();
             let start = end - n;
@@ -431,6 +480,7 @@ impl MethodQueue {
             let resolved = st.resolved();
             let dropped = st.items.len() as u64 + st.in_flight;
             st.items.clear();
+            st.staging = BytesMut::new();
             st.bytes = 0;
             st.in_flight = 0;
             st.stream = None;
@@ -728,20 +778,15 @@ impl http_body::Body for QueueBody {
                 match st.next_for_stream(&this.queue.limits) {
                     Next::Message(first) => {
                         this.idle_since = now;
-                        // Whatever else is queued goes out in the same piece (one copy
-                        // each, up to BATCH_BYTES): one HTTP/2 DATA frame per message costs
-                        // both ends far more than the copy.
-                        let mut batch: Option<BytesMut> = None;
-                        while batch.as_ref().map_or(first.len(), |b| b.len()) < BATCH_BYTES {
+                        // Whatever else is queued goes out in the same piece (up to
+                        // BATCH_BYTES, taken off the staging buffer without a copy): one
+                        // HTTP/2 DATA frame per message costs both ends far more.
+                        let mut len = first;
+                        while len < BATCH_BYTES {
                             let Next::Message(more) = st.next_for_stream(&this.queue.limits) else { break };
-                            let buf = batch.get_or_insert_with(|| {
-                                let mut buf = BytesMut::with_capacity(BATCH_BYTES + more.len());
-                                buf.extend_from_slice(&first);
-                                buf
-                            });
-                            buf.extend_from_slice(&more);
+                            len += more;
                         }
-                        let data = batch.map_or(first, BytesMut::freeze);
+                        let data = st.staging.split_to(len).freeze();
                         return Poll::Ready(Some(Ok(http_body::Frame::data(data))));
                     }
                     Next::End => {
@@ -757,7 +802,8 @@ impl http_body::Body for QueueBody {
                     }
                 }
             }
-            let wake_at = this.roll_at.min(this.idle_since + LINGER);
+            // Looks again within BATCH_LINGER: a report does not wake the body (see `push`).
+            let wake_at = this.roll_at.min(this.idle_since + LINGER).min(now + BATCH_LINGER);
             if this.timer.deadline() != wake_at {
                 this.timer.as_mut().reset(wake_at);
             }
@@ -909,5 +955,90 @@ mod tests {
         }
         // 16 framed messages reach 64 KiB: pieces of 16, 16 and 8.
         assert_eq!(pieces, vec![16 * 4101, 16 * 4101, 8 * 4101]);
+    }
+
+    /// A waker that counts its wakes.
+    struct Counting(std::sync::atomic::AtomicUsize);
+    impl std::task::Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_report_does_not_wake_a_waiting_body_the_body_finds_it_a_batch_wakes_it() {
+        use http_body::Body;
+        let q = Arc::new(queue(100, 1 << 20));
+        let (wake_messages, _) = q.limits.wake_at();
+        assert_eq!(wake_messages, 25);
+        let id = q.open_stream();
+        let mut body = QueueBody::new(q.clone(), id, Duration::from_secs(60));
+        let counting = Arc::new(Counting(Default::default()));
+        let waker = Waker::from(counting.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut body).poll_frame(&mut cx).is_pending(), "nothing queued yet");
+        assert!(q.lock().body_waker.is_some(), "the body waits for the queue");
+        // Fewer than a batch's worth: queued, and the body is not woken by the report...
+        for _ in 0..wake_messages - 1 {
+            q.push(b"small").unwrap();
+        }
+        assert_eq!(counting.0.load(Ordering::SeqCst), 0, "a report woke the waiting body");
+        // ...but by its own timer, within BATCH_LINGER, and then it sends them all.
+        let started = Instant::now();
+        while counting.0.load(Ordering::SeqCst) == 0 {
+            assert!(started.elapsed() < Duration::from_secs(5), "the body never looked again");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) else { panic!("expected data") };
+        assert_eq!(frame.into_data().unwrap().len(), (wake_messages - 1) * (framed::PREFIX + 5));
+        // A batch's worth wakes it at once: the report that reaches it.
+        assert!(Pin::new(&mut body).poll_frame(&mut cx).is_pending());
+        let before = counting.0.load(Ordering::SeqCst);
+        for _ in 0..wake_messages - 1 {
+            q.push(b"small").unwrap();
+        }
+        assert_eq!(counting.0.load(Ordering::SeqCst), before);
+        q.push(b"small").unwrap();
+        assert_eq!(counting.0.load(Ordering::SeqCst), before + 1, "a batch's worth did not wake the body");
+        let Poll::Ready(Some(Ok(_))) = Pin::new(&mut body).poll_frame(&mut cx) else { panic!("expected data") };
+        // A flush wakes it at once too, whatever is queued.
+        assert!(Pin::new(&mut body).poll_frame(&mut cx).is_pending());
+        q.push(b"one").unwrap();
+        let before = counting.0.load(Ordering::SeqCst);
+        let _w = q.begin_flush().unwrap();
+        assert_eq!(counting.0.load(Ordering::SeqCst), before + 1, "a flush did not wake the body");
+    }
+
+    #[tokio::test]
+    async fn the_staging_buffer_is_reused_once_what_was_taken_is_written() {
+        use http_body::Body;
+        let q = Arc::new(queue(1000, 1 << 22));
+        let id = q.open_stream();
+        let mut body = QueueBody::new(q.clone(), id, Duration::from_secs(60));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let message = [7u8; 1019]; // 1 KiB framed
+        let mut first = None;
+        for round in 0..20 {
+            for _ in 0..40 {
+                q.push(&message).unwrap();
+            }
+            let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) else { panic!("expected data") };
+            let data = frame.into_data().unwrap();
+            assert_eq!(data.len(), 40 * 1024);
+            assert!(data.chunks(1024).all(|m| m[0] == 0 && m[1..5] == 1019u32.to_be_bytes() && m[5..] == message));
+            let at = data.as_ptr() as usize;
+            // The bytes are written (dropped): the next messages go into the same memory.
+            drop(data);
+            match first {
+                None => first = Some(at),
+                Some(f) => assert!(
+                    at >= f && at < f + 2 * STAGING_CHUNK,
+                    "round {round}: a new buffer ({at:#x}) instead of the first one ({f:#x})"
+                ),
+            }
+        }
+        // Nothing queued once the stream is resolved: the buffer is given back.
+        q.resolve(id, &Ok(())).unwrap();
+        assert_eq!(q.lock().staging.capacity(), 0);
     }
 }

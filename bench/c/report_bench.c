@@ -1,4 +1,4 @@
-/* report_bench latency THREADS CALLS SIZE
+/* report_bench latency THREADS CALLS SIZE [PAUSE_US]
  * report_bench throughput MESSAGES SIZE
  *
  * Benchmarks the reporter (swtls_report) through the C API, with the channel configured
@@ -7,7 +7,8 @@
  * slow (a collector that waits after each streamed message).
  *
  *   latency:    THREADS threads each make CALLS swtls_report calls of SIZE bytes, with a
- *               50 us nanosleep between calls (an application doing other work), timing
+ *               PAUSE_US (default 50) us nanosleep between calls (an application doing
+ *               other work; 50 us gives about 10k calls/s, 1000 about 1k/s), timing
  *               every call on the caller's thread with CLOCK_MONOTONIC. Prints p50, p99,
  *               p99.9 and max over all calls, how many were queued or dropped (queue
  *               full), and the channel's counters.
@@ -36,6 +37,9 @@
 static swtls_channel *channel;
 static size_t size;
 static unsigned long calls;
+static unsigned long pause_us = 50;
+static uint64_t elapsed_ns_total;
+static pthread_mutex_t elapsed_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t *samples; /* THREADS * CALLS durations, ns */
 static unsigned long long queued_ok[MAX_THREADS], queue_full[MAX_THREADS];
 
@@ -76,6 +80,7 @@ static void *reporter(void *arg) {
     if (!msg) exit(2);
     memset(msg, 'x', size);
     uint64_t *out = samples + (size_t)t * calls;
+    uint64_t started = now_ns();
     for (unsigned long i = 0; i < calls; i++) {
         uint64_t t0 = now_ns();
         swtls_status st = swtls_report(channel, ECHO_COLLECT, msg, size);
@@ -88,11 +93,15 @@ static void *reporter(void *arg) {
         } else {
             fail("swtls_report", st);
         }
-        /* A pause between reports (an application doing other work): 50 us asked,
-         * nanosleep makes it longer. */
-        struct timespec pause = {0, 50000};
+        /* A pause between reports (an application doing other work): nanosleep makes
+         * it a little longer than asked; the rate printed is what it was. */
+        struct timespec pause = {(time_t)(pause_us / 1000000), (long)(pause_us % 1000000) * 1000};
         nanosleep(&pause, NULL);
     }
+    uint64_t elapsed = now_ns() - started;
+    pthread_mutex_lock(&elapsed_lock);
+    elapsed_ns_total += elapsed;
+    pthread_mutex_unlock(&elapsed_lock);
     free(msg);
     return NULL;
 }
@@ -147,12 +156,15 @@ static int latency(unsigned long threads) {
     printf("swtls_report on the caller's thread, %lu threads x %lu calls of %zu bytes: "
            "p50 %.2f us, p99 %.2f us, p99.9 %.2f us, max %.1f us\n",
            threads, calls, size, p50, p99, p999, max);
-    printf("queued %llu, dropped because the queue was full %llu\n", ok, full);
+    /* Calls per second of one thread (the mean over the threads). */
+    double rate = (double)calls * 1e9 / ((double)elapsed_ns_total / (double)threads);
+    printf("%.0f calls/s per thread (pause %lu us); queued %llu, dropped because the queue was full %llu\n", rate,
+           pause_us, ok, full);
     print_counters(&s);
     swtls_channel_close(channel, 1);
     printf("{\"threads\":%lu,\"calls\":%lu,\"size\":%zu,\"p50_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,"
-           "\"max_us\":%.1f,\"queued\":%llu,\"queue_full\":%llu}\n",
-           threads, calls, size, p50, p99, p999, max, ok, full);
+           "\"max_us\":%.1f,\"queued\":%llu,\"queue_full\":%llu,\"rate_per_thread\":%.0f}\n",
+           threads, calls, size, p50, p99, p999, max, ok, full, rate);
     free(samples);
     return 0;
 }
@@ -200,10 +212,11 @@ static int throughput(unsigned long messages) {
 
 int main(int argc, char **argv) {
     int rc;
-    if (argc == 5 && strcmp(argv[1], "latency") == 0) {
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "latency") == 0) {
         unsigned long threads = parse(argv[2], "THREADS");
         calls = parse(argv[3], "CALLS");
         size = parse(argv[4], "SIZE");
+        if (argc == 6) pause_us = parse(argv[5], "PAUSE_US");
         channel = channel_from_env();
         rc = latency(threads);
     } else if (argc == 4 && strcmp(argv[1], "throughput") == 0) {
@@ -212,7 +225,7 @@ int main(int argc, char **argv) {
         channel = channel_from_env();
         rc = throughput(messages);
     } else {
-        fprintf(stderr, "usage: %s latency THREADS CALLS SIZE | throughput MESSAGES SIZE\n", argv[0]);
+        fprintf(stderr, "usage: %s latency THREADS CALLS SIZE [PAUSE_US] | throughput MESSAGES SIZE\n", argv[0]);
         return 2;
     }
     swtls_channel_free(channel);
