@@ -12,7 +12,9 @@ package swtls
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -144,4 +146,49 @@ func BenchmarkStreamSend(b *testing.B) {
 	}
 	reportPercentiles(b, ns)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+}
+
+// BenchmarkReportPaced: Report of 1 KiB as an application that works between reports sees
+// it (the C figures of bench/report.sh, beside): each call is followed by a pause of
+// SWTLS_BENCH_PAUSE_US microseconds (default 50, about 10k reports/s). Reports p50, p99
+// and p99.9 in ns and the rate achieved.
+func BenchmarkReportPaced(b *testing.B) {
+	pause := 50 * time.Microsecond
+	if v := os.Getenv("SWTLS_BENCH_PAUSE_US"); v != "" {
+		us, err := strconv.Atoi(v)
+		if err != nil || us < 0 {
+			b.Fatalf("SWTLS_BENCH_PAUSE_US must be a number of microseconds, not %q", v)
+		}
+		pause = time.Duration(us) * time.Microsecond
+	}
+	ch, _ := benchChannel(b)
+	msg := make([]byte, 1024)
+	for i := 0; i < 2000; i++ { // warm the reporter's stream
+		if err := ch.Report(collectMethod, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := ch.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	ns := make([]int64, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := ch.Report(collectMethod, msg); err != nil {
+			b.Fatal(err)
+		}
+		ns[i] = int64(time.Since(t0))
+		time.Sleep(pause)
+	}
+	b.StopTimer()
+	rate := float64(b.N) / time.Since(start).Seconds()
+	if err := ch.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	reportPercentiles(b, ns)
+	slices.Sort(ns)
+	b.ReportMetric(float64(ns[int(0.999*float64(len(ns)-1))]), "p99.9-ns")
+	b.ReportMetric(rate, "calls/s")
 }

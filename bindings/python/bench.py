@@ -13,6 +13,11 @@ swtls-collector` when missing) runs on the same machine: its CPU counts in the f
 Certificates are made with the `cryptography` package (as the tests do).
 
   python bindings/python/bench.py [--reports 200000] [--stream 100000] [--unary 5000] [--size 1024]
+
+With --paced N it measures only report() as an application that does other work between
+reports sees it (the C figures of bench/report.sh, beside): N reports of --size bytes,
+each followed by a --pause-us sleep (50: about 10k reports/s), each call timed; prints
+p50/p99/p99.9 and the rate achieved.
 """
 
 import argparse
@@ -71,7 +76,9 @@ def main():
     ap.add_argument("--reports", type=int, default=200_000)
     ap.add_argument("--stream", type=int, default=100_000)
     ap.add_argument("--unary", type=int, default=5_000)
-    ap.add_argument("--size", type=int, default=1024, help="stream message size in bytes")
+    ap.add_argument("--size", type=int, default=1024, help="stream (and paced report) message size in bytes")
+    ap.add_argument("--paced", type=int, default=0, help="only the paced report() measurement, of this many calls")
+    ap.add_argument("--pause-us", type=int, default=50, help="sleep between paced reports")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,6 +107,10 @@ def run(args, addr, agent):
     ping = pb_string(1, "bench-service") + pb_string(2, "bench-instance")
     for _ in range(200):
         ch.unary(KEEP_ALIVE, ping)
+
+    if args.paced:
+        paced(args, ch)
+        return
 
     # Timer cost: two perf_counter_ns calls with nothing between.
     clock = time.perf_counter_ns
@@ -185,6 +196,33 @@ def run(args, addr, agent):
     print(f"# {args.reports:,} reports, {args.stream:,} stream messages, {args.unary:,} unary calls")
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+
+
+def paced(args, ch):
+    """report() of 1 KiB with a pause between calls, each timed (see the module doc)."""
+    clock = time.perf_counter_ns
+    msg = b"x" * args.size
+    pause = args.pause_us / 1e6
+    for _ in range(2000):
+        ch.report(ECHO_COLLECT, msg)
+    ch.flush(timeout=60)
+    lat = [0] * args.paced
+    start = time.perf_counter()
+    for i in range(args.paced):
+        t0 = clock()
+        ch.report(ECHO_COLLECT, msg)
+        lat[i] = clock() - t0
+        time.sleep(pause)
+    rate = args.paced / (time.perf_counter() - start)
+    ch.flush(timeout=60)
+    st = ch.stats()
+    ch.close(timeout=30)
+    lat.sort()
+    print(
+        f"report() paced, {args.size} B, pause {args.pause_us} us ({rate:,.0f} calls/s): "
+        f"p50 {pct(lat, 50) / 1000:.2f} us, p99 {pct(lat, 99) / 1000:.2f} us, p99.9 {pct(lat, 99.9) / 1000:.2f} us; "
+        f"dropped {st.dropped}"
+    )
 
 
 if __name__ == "__main__":

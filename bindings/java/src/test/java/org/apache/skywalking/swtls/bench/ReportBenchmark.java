@@ -15,13 +15,25 @@ import org.apache.skywalking.swtls.SwtlsException;
  * the binding, over mutual TLS to a grpc-java (Netty) server in the same JVM on 127.0.0.1.
  * Run by bindings/java/bench.sh. Prints figures; asserts nothing about speed.
  *
- * <p>Arguments: messages (200000), message bytes (1024), runs (3).
+ * <p>Arguments: messages (200000), message bytes (1024), runs (3). Or {@code paced CALLS
+ * SIZE PAUSE_US}: only report() as an application that works between reports sees it (the
+ * C figures of bench/report.sh, beside): CALLS reports of SIZE bytes, each followed by a
+ * PAUSE_US park (50: about 10k reports/s), each timed; prints p50/p99/p99.9 and the rate.
  */
 public final class ReportBenchmark {
     static final String COLLECT = "/skywalking.v3.TraceSegmentReportService/collect";
     static final String KEEP_ALIVE = "/skywalking.v3.ManagementService/keepAlive";
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 4 && args[0].equals("paced")) {
+            BenchSupport server = BenchSupport.fromEnvironment();
+            try {
+                paced(server, Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+            } finally {
+                server.close();
+            }
+            return;
+        }
         int messages = args.length > 0 ? Integer.parseInt(args[0]) : 200000;
         int size = args.length > 1 ? Integer.parseInt(args[1]) : 1024;
         int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
@@ -129,6 +141,37 @@ public final class ReportBenchmark {
                 // DEADLINE_EXCEEDED: nothing could be delivered, as intended
             }
             Swtls.setLogListener(null, null);
+        }
+    }
+
+    static void paced(BenchSupport server, int calls, int size, int pauseUs) throws Exception {
+        byte[] message = new byte[size];
+        long[] ns = new long[calls];
+        try (Channel ch = new Channel(server.config())) {
+            for (int i = 0; i < 20000; i++) { // JIT warm-up, and the reporter's stream
+                ch.report(COLLECT, message);
+                if (i % 1000 == 999) {
+                    ch.flush(60000);
+                }
+            }
+            ch.flush(60000);
+            Stats before = ch.stats();
+            long start = System.nanoTime();
+            for (int i = 0; i < calls; i++) {
+                long t0 = System.nanoTime();
+                ch.report(COLLECT, message);
+                ns[i] = System.nanoTime() - t0;
+                java.util.concurrent.locks.LockSupport.parkNanos(pauseUs * 1000L);
+            }
+            double rate = calls / ((System.nanoTime() - start) / 1e9);
+            ch.flush(60000);
+            Stats after = ch.stats();
+            long dropped = (after.droppedQueueFull + after.droppedClosed + after.droppedServerError)
+                    - (before.droppedQueueFull + before.droppedClosed + before.droppedServerError);
+            Arrays.sort(ns);
+            System.out.printf("report() paced, %d B, pause %d us (%.0f calls/s): p50 %.2f us, p99 %.2f us, p99.9 %.2f us;"
+                            + " dropped %d%n", size, pauseUs, rate, ns[calls / 2] / 1e3, pct(ns, 99) / 1e3,
+                    ns[Math.min(calls - 1, (int) Math.ceil(0.999 * calls) - 1)] / 1e3, dropped);
         }
     }
 
