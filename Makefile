@@ -13,9 +13,11 @@
 #                  (cargo-zigbuild; .ci/portable.sh), checked by .ci/check-glibc.sh, in
 #                  target/x86_64-unknown-linux-gnu/release/
 # make dist      - every artifact into target/dist/, from the portable build (see README,
-#                  "Artifacts"): the C tarball (header, libraries, swtls.pc), ...
+#                  "Artifacts"): the C tarball (header, libraries, swtls.pc), the Python
+#                  wheel (manylinux2014) and sdist (make dist-python), ...
 # make install LIBSRC=DIR - install the libraries of DIR instead of target/release
-# make test-python - the Python binding: venv in target/, pip install ./bindings/python, pytest
+# make test-python - the Python binding: the wheel of make dist-python installed into a fresh
+#                  venv in target/, pytest against it; the sdist built from source, a few tests
 CARGO ?= cargo
 CC ?= cc
 CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c11
@@ -143,5 +145,11 @@ dist-c: portable
 	tar -C target/dist-stage/c --owner=0 --group=0 --numeric-owner -czf $(DIST)/$(C_DIST_NAME).tar.gz $(C_DIST_NAME)
 	@ls -l $(DIST)/$(C_DIST_NAME).tar.gz
 
-dist: dist-c
+# The Python wheel (the portable library, tagged manylinux2014, checked with auditwheel) and
+# sdist (the crate in rust/): python -m build bindings/python, by .ci/dist-python.sh.
+.PHONY: dist-python
+dist-python: portable
+	bash .ci/dist-python.sh $(PORTABLE_DIR)/libswtls.so
+
+dist: dist-c dist-python
 	@echo "artifacts in $(DIST):" && ls -l $(DIST)

@@ -19,6 +19,34 @@ PEER = REPO / "tests" / "peers" / "grpcio_server.py"
 # another (e.g. to test the binding on a Python that grpcio no longer ships wheels for).
 PEER_PYTHON = os.environ.get("SWTLS_PEER_PYTHON", sys.executable)
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With SWTLS_TEST_INSTALLED_IN (a site-packages folder; .ci/test-python.sh sets it), the
+    suite tests the package installed there: swtls and its library must both come from that
+    folder, not from bindings/python/src nor from SWTLS_LIBRARY."""
+    where = os.environ.get("SWTLS_TEST_INSTALLED_IN")
+    if not where:
+        return
+    import swtls
+
+    site = Path(where).resolve()
+    problems = []
+    if os.environ.get("SWTLS_LIBRARY"):
+        problems.append(f"SWTLS_LIBRARY is set ({os.environ['SWTLS_LIBRARY']})")
+    for what, path in (("swtls", swtls.__file__), ("its library", swtls.library_path)):
+        if not path or site not in Path(path).resolve().parents:
+            problems.append(f"{what} is {path}, not under {site}")
+    if problems:
+        pytest.exit("not testing the installed package: " + "; ".join(problems), returncode=2)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import swtls
+
+    return f"swtls under test: {swtls.__file__}, library {swtls.library_path} ({swtls.version()})"
+
+
 KEEP_ALIVE = "/skywalking.v3.ManagementService/keepAlive"
 SEGMENTS = "/skywalking.v3.TraceSegmentReportService/collect"
 ECHO = "/swtls.test.Echo/unary"

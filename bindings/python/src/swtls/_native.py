@@ -66,8 +66,9 @@ def _load() -> ctypes.CDLL:
         hint = f"{LIBRARY_ENV} must name the built library, e.g. <repo>/target/release/{_library_file_name()}"
     else:
         hint = (
-            "the package was installed without its library; reinstall from the repository "
-            "(`pip install ./bindings/python`, which runs `cargo build --release --lib`), or set "
+            "the package was installed without its library: reinstall it (the wheel carries "
+            "the library; an install from the sdist or from the repository, `pip install "
+            "./bindings/python`, builds it with cargo), or set "
             f"{LIBRARY_ENV} to the path of {_library_file_name()} (`cargo build --release --lib` "
             "writes it to target/release/)"
         )
