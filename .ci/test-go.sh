@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The Go binding's checks (what `make test-go` runs), on a fresh clone:
 #   1. builds the release library (target/release/libswtls.{so,a}) and swtls-collector;
-#   2. downloads the Go modules named in bindings/go/go.sum (grpc-go for the test server);
+#   2. checks that the go directives of bindings/go and grpcconn are no newer than
+#      skywalking-go's and that the core package (both link modes) imports nothing outside
+#      the standard library; downloads the Go modules named in bindings/go/go.sum (grpc-go
+#      for the test server);
 #   3. in bindings/go: gofmt, go vet, go test (grpc-go servers with mutual TLS on loopback),
 #      go test -race, and go test -tags swtls_static (the library linked statically,
 #      checked with ldd);
@@ -13,19 +16,24 @@
 #      (certificates made with openssl),
 #      configured only from SW_AGENT_* variables and SWTLS_CA_DIR, and checks what the
 #      collector decoded (the example encodes the protobuf messages by hand).
-# Needs Go >= 1.26 (bindings/go/go.mod), a C compiler (cgo), Rust and openssl.
+# Needs Go >= 1.24 (GOTOOLCHAIN=local: the installed one, nothing downloaded), a C compiler
+# (cgo), Rust and openssl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TERM_COLOR=never
+
+# skywalking-go's go directive (its go.mod and plugins/core/go.mod say `go 1.24`): the
+# binding must not make an agent built with it raise its own.
+SKYWALKING_GO_DIRECTIVE=1.24
 
 step() { printf '\n==> %s\n' "$*"; }
 
 if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
     export PATH="/usr/local/go/bin:$PATH"
 fi
-command -v go >/dev/null || { echo "go (1.26 or newer) is required for the Go binding"; exit 1; }
-export CGO_ENABLED=1
+command -v go >/dev/null || { echo "go ($SKYWALKING_GO_DIRECTIVE or newer) is required for the Go binding"; exit 1; }
+export CGO_ENABLED=1 GOTOOLCHAIN=local
 
 step "release library and collector (cargo build --release)"
 cargo build -q --release --lib
@@ -33,6 +41,24 @@ cargo build -q --release -p swtls-collector
 COLLECTOR=$ROOT/target/release/swtls-collector
 
 step "Go modules ($(go version))"
+for mod in bindings/go bindings/go/grpcconn; do
+    directive=$(cd "$mod" && go mod edit -json | sed -n 's/^[[:space:]]*"Go": "\(.*\)",\{0,1\}$/\1/p')
+    [ -n "$directive" ] || { echo "$mod/go.mod has no go directive"; exit 1; }
+    # Go orders 1.24 < 1.24.0 < 1.24.1, as sort -V does.
+    newest=$(printf '%s\n%s\n' "$directive" "$SKYWALKING_GO_DIRECTIVE" | sort -V | tail -n 1)
+    if [ "$newest" != "$SKYWALKING_GO_DIRECTIVE" ]; then
+        echo "$mod/go.mod says go $directive, newer than skywalking-go's go $SKYWALKING_GO_DIRECTIVE"; exit 1
+    fi
+    echo "$mod/go.mod: go $directive (skywalking-go: go $SKYWALKING_GO_DIRECTIVE)"
+done
+for tags in "" swtls_static; do
+    outside=$(cd bindings/go && go list -tags "$tags" -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . |
+        grep -vx 'github.com/apache/skywalking-swtls/bindings/go' || true)
+    if [ -n "$outside" ]; then
+        echo "the core package (tags '$tags') imports packages outside the standard library: $outside"; exit 1
+    fi
+done
+echo "the core package imports only the standard library (grpc-go is for its tests)"
 (cd bindings/go && go mod download && go mod verify)
 (cd bindings/go/grpcconn && go mod download && go mod verify)
 
