@@ -15,5 +15,6 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250707201910-8d1bb00bc6a7 // indirect
 )
 
-// Development: the core binding of this repository (and so its target/release library).
+// The core binding travels with this module (bindings/go is its parent folder), in the
+// repository and in a copy of bindings/go alone.
 replace github.com/apache/skywalking-swtls/bindings/go => ../
