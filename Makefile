@@ -69,7 +69,9 @@ bench:
 clean-examples:
 	rm -rf target/examples
 
-# make test-go   - the Go binding: go vet, go test (-race, static), the Go example
+# make test-go   - the Go binding, built from a copy of bindings/go against the library
+#                  installed into a temporary prefix (pkg-config): go vet, go test (-race,
+#                  static), the Go example
 .PHONY: test-go
 test-go:
 	bash .ci/test-go.sh
@@ -85,8 +87,8 @@ VERSION := $(shell awk -F'"' '/^\[/ { p = ($$0 == "[package]") } p && /^version 
 VERSION_MAJOR := $(firstword $(subst ., ,$(VERSION)))
 # What a program linking libswtls.a needs besides (Rust's std on glibc), as printed by
 # `cargo rustc --release --lib --crate-type staticlib -- --print native-static-libs`; the
-# static link in .ci/test-install.sh checks that it is enough. bindings/go/link_static.go
-# links the same list.
+# static link in .ci/test-install.sh checks that it is enough. The Go binding's static
+# build (bindings/go/link_static.go) takes it from swtls.pc (pkg-config --static).
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 # swtls.pc names its directories relative to ${prefix} where they are under it, so that
 # `pkg-config --define-prefix` can relocate an installed tree.

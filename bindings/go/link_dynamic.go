@@ -2,10 +2,12 @@
 
 package swtls
 
-// Dynamic linking (the default): against target/release/libswtls.so of this repository,
-// found at run time through an rpath to that folder. To use a library installed elsewhere,
-// put its folder first with CGO_LDFLAGS="-L/opt/swtls/lib -Wl,-rpath,/opt/swtls/lib" (or
-// LD_LIBRARY_PATH at run time).
+// Dynamic linking (the default): the header and libswtls.so come from the installed
+// library, found with pkg-config (`make install PREFIX=...` in the repository writes
+// PREFIX/lib/pkgconfig/swtls.pc; point PKG_CONFIG_PATH at that folder unless it is one
+// pkg-config searches anyway). The binary records the soname libswtls.so.0: at run time
+// the library is found through the system's library path (ldconfig), LD_LIBRARY_PATH, or
+// an rpath set when building, e.g. CGO_LDFLAGS="-Wl,-rpath,PREFIX/lib".
 
-// #cgo LDFLAGS: -L${SRCDIR}/../../target/release -lswtls -Wl,-rpath,${SRCDIR}/../../target/release
+// #cgo pkg-config: swtls
 import "C"

@@ -11,7 +11,6 @@
 // context ends first.
 package swtls
 
-// #cgo CFLAGS: -I${SRCDIR}/../../include
 // #include <stdlib.h>
 // #include "swtls_go.h"
 import "C"

@@ -162,7 +162,9 @@ func TestKeepAliveThroughGeneratedClient(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := range 8 {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for i := range 10 {
 				inst := fmt.Sprintf("g%d-%d", g, i)
 				r, err := client.KeepAlive(shortCtx(t), &testpb.InstancePingPkg{Service: "svc", ServiceInstance: inst})
@@ -174,7 +176,7 @@ func TestKeepAliveThroughGeneratedClient(t *testing.T) {
 					return
 				}
 			}
-		})
+		}()
 	}
 	wg.Wait()
 	close(errs)

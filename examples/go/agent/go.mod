@@ -1,6 +1,6 @@
 module github.com/apache/skywalking-swtls/examples/go/agent
 
-go 1.26.0
+go 1.24
 
 require github.com/apache/skywalking-swtls/bindings/go v0.0.0
 

@@ -8,7 +8,10 @@
 #   OUT/NAME.size  the stripped binary's size (it includes the Go runtime and the bench
 #                  main), with "baseline_bytes": a stripped hello-world built the same way,
 #                  so that bytes - baseline_bytes estimates the library's own share.
-# Needs Go >= 1.26 and a C compiler; $SWTLS_ROOT/target/release/libswtls.a must exist.
+# Needs Go >= 1.26, a C compiler, make and pkg-config; $SWTLS_ROOT/target/release/libswtls.a
+# must exist: it is installed as it is (make -o lib install, which skips the cargo build,
+# so that the library run.sh built with the jni feature is not rebuilt without it) into a
+# temporary prefix, which the binding finds with pkg-config.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 OUT" >&2; exit 2; }
 mkdir -p "$1"
@@ -22,9 +25,15 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/swtls-bench-go.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# The binding links ../../target/release/libswtls.a relative to its own folder; a
-# workspace replace makes the build use $SWTLS_ROOT's binding (hence its library) even
-# when this script is run from another checkout.
+make -s -C "$ROOT" -o lib install PREFIX="$tmp/prefix"
+export PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig
+# Go's build cache keys a cgo package on its CGO_* flags but not on pkg-config's output
+# (go help cache): with -trimpath, a package compiled in an earlier run (or another
+# checkout) would be reused with that run's -L folder, gone or someone else's. Naming this
+# prefix in CGO_LDFLAGS as well makes the cache key change with it.
+export CGO_LDFLAGS="-L$tmp/prefix/lib"
+# A workspace replace makes the build use $SWTLS_ROOT's binding even when this script is
+# run from another checkout (the library is $SWTLS_ROOT's too, installed above).
 cat >"$tmp/go.work" <<WORK
 go 1.26.0
 use $HERE
