@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -41,11 +42,9 @@ import org.apache.skywalking.swtls.grpc.SwtlsChannel;
  *   <li>Listeners: {@code CONNECTED} once the channel is made, as the original does;
  *       {@link #reportError} on UNAVAILABLE, PERMISSION_DENIED, UNAUTHENTICATED,
  *       RESOURCE_EXHAUSTED or UNKNOWN says {@code DISCONNECT}; every
- *       {@code collector.grpc_channel_check_interval} the check says {@code CONNECTED} again
- *       when swtls is connected (or idle, e.g. after moving to another backend). swtls connects
- *       when a call needs it: after {@code agent.force_reconnection_period} checks that found it
- *       still failing, the check says {@code CONNECTED} anyway, so that the clients' next calls
- *       try again, as the original asks grpc for a connection after that many checks.</li>
+ *       {@code collector.grpc_channel_check_interval} the check asks swtls to connect and says
+ *       {@code CONNECTED} again once it is connected (or idle, e.g. after moving to another
+ *       backend), as the original does with grpc's connectivity state.</li>
  *   <li>Fails closed: a configuration or certificate problem (a missing client key, a key
  *       that does not match its certificate, a bad backend entry, ...) makes no channel;
  *       the error names the key or file, nothing is sent, and the check tries again every
@@ -63,6 +62,8 @@ public class SwtlsChannelManager extends GRPCChannelManager {
     /** How long {@link #shutdown()} lets calls in flight finish. */
     private static final long CLOSE_TIMEOUT_MILLIS = 1000;
 
+    /** The agent's folder, which the SSL paths are relative to. */
+    private final Callable<File> agentFolder;
     private final List<GRPCChannelListener> listeners =
             Collections.synchronizedList(new LinkedList<GRPCChannelListener>());
     private volatile ScheduledExecutorService checker;
@@ -70,10 +71,18 @@ public class SwtlsChannelManager extends GRPCChannelManager {
     private volatile Channel channel;
     private volatile boolean reconnect = true;
     private volatile boolean shutDown;
-    /** Checks since the last DISCONNECT that found swtls still failing (checker thread only). */
-    private long checksWhileDown;
     /** The last reason no channel could be made, so that it is logged as an error once (checker thread only). */
     private String lastFailure;
+
+    /** The agent creates it (ServiceLoader); the agent's folder is where skywalking-agent.jar is. */
+    public SwtlsChannelManager() {
+        this(AgentPackagePath::getPath);
+    }
+
+    /** With another agent folder (tests). */
+    SwtlsChannelManager(Callable<File> agentFolder) {
+        this.agentFolder = agentFolder;
+    }
 
     @Override
     public void prepare() {}
@@ -144,8 +153,7 @@ public class SwtlsChannelManager extends GRPCChannelManager {
     private void open() {
         org.apache.skywalking.swtls.Channel ch;
         try {
-            File agentFolder = AgentPackagePath.getPath();
-            Map<String, String> settings = AgentSettings.fromAgentConfig(agentFolder);
+            Map<String, String> settings = AgentSettings.fromAgentConfig(agentFolder.call());
             ch = new org.apache.skywalking.swtls.Channel(new org.apache.skywalking.swtls.Config().setAll(settings));
         } catch (Exception e) {
             String why = String.valueOf(e.getMessage());
@@ -167,7 +175,7 @@ public class SwtlsChannelManager extends GRPCChannelManager {
         c = new AuthenticationDecorator().build(c);
         synchronized (this) {
             if (shutDown) {
-                ch.close(0);
+                ch.close(CLOSE_TIMEOUT_MILLIS);
                 return;
             }
             channel = c;
@@ -180,19 +188,21 @@ public class SwtlsChannelManager extends GRPCChannelManager {
         connected();
     }
 
+    /**
+     * After a DISCONNECT: asks swtls to connect (from TRANSIENT_FAILURE too, at most once a
+     * second) and says CONNECTED once it is connected, or idle (nothing known to fail, e.g.
+     * after moving to another backend). No client call is sent into a backend that is down.
+     */
     private void checkReconnected() {
         Connectivity state = swtls.connectivity(true);
         if (state == Connectivity.READY || state == Connectivity.IDLE) {
             connected();
-        } else if (++checksWhileDown > Config.Agent.FORCE_RECONNECTION_PERIOD) {
-            LOGGER.debug("swtls: the channel is {} after {} checks; the next calls will try to connect.", state,
-                    checksWhileDown);
-            connected();
+        } else {
+            LOGGER.debug("swtls: the channel is {}; the listeners wait for the next check.", state);
         }
     }
 
     private void connected() {
-        checksWhileDown = 0;
         reconnect = false;
         notify(GRPCChannelStatus.CONNECTED);
     }

@@ -5,18 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -44,7 +40,7 @@ class AgentEndToEndIT {
 
     static Path work;
     static Path certs;
-    static Collector collector;
+    static CollectorProcess collector;
 
     @BeforeAll
     static void start() throws Exception {
@@ -54,7 +50,7 @@ class AgentEndToEndIT {
         certs = work.resolve("certs");
         run(property("swtls.cli"), "certs", "--out", certs.toString(), "--server-name", "127.0.0.1", "--rsa",
                 "--pkcs1", "--client-name", "swtls-e2e-agent");
-        collector = new Collector(work.resolve("port"), property("swtls.collector"), "serve", "--listen",
+        collector = new CollectorProcess(work.resolve("port"), property("swtls.collector"), "serve", "--listen",
                 "127.0.0.1:0", "--tls-dir", certs.resolve("server").toString(), "--mtls", "--token", TOKEN,
                 "--port-file", work.resolve("port").toString());
     }
@@ -274,86 +270,6 @@ class AgentEndToEndIT {
 
         String output() throws IOException {
             return new String(Files.readAllBytes(outputFile), StandardCharsets.UTF_8);
-        }
-    }
-
-    // ---- the collector ----
-
-    static final class Collector {
-        final Process process;
-        final List<String> lines = new ArrayList<String>();
-        final int port;
-
-        Collector(Path portFile, String... command) throws Exception {
-            process = new ProcessBuilder(command).redirectErrorStream(true).start();
-            Thread reader = new Thread(() -> {
-                try (BufferedReader r = new BufferedReader(
-                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                    String l;
-                    while ((l = r.readLine()) != null) {
-                        synchronized (lines) {
-                            lines.add(l);
-                            lines.notifyAll();
-                        }
-                    }
-                } catch (IOException ignored) {
-                    // the collector was stopped
-                }
-            }, "collector-output");
-            reader.setDaemon(true);
-            reader.start();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!(Files.exists(portFile) && Files.size(portFile) > 0) && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            if (!Files.exists(portFile)) {
-                process.destroy();
-                throw new IllegalStateException("swtls-collector did not start:\n" + text());
-            }
-            port = Integer.parseInt(new String(Files.readAllBytes(portFile), StandardCharsets.US_ASCII).trim());
-        }
-
-        boolean waitFor(Predicate<String> p, long seconds) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-            synchronized (lines) {
-                while (true) {
-                    for (String l : lines) {
-                        if (p.test(l)) {
-                            return true;
-                        }
-                    }
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        return false;
-                    }
-                    TimeUnit.NANOSECONDS.timedWait(lines, left);
-                }
-            }
-        }
-
-        int count(String fragment) {
-            synchronized (lines) {
-                int n = 0;
-                for (String l : lines) {
-                    if (l.contains(fragment)) {
-                        n++;
-                    }
-                }
-                return n;
-            }
-        }
-
-        String text() {
-            synchronized (lines) {
-                return String.join("\n", lines);
-            }
-        }
-
-        void stop() throws InterruptedException {
-            process.destroy();
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-            }
         }
     }
 
