@@ -6,7 +6,11 @@
 # against that jar): its tests run grpc-java's generated stubs (protoc and
 # protoc-gen-grpc-java are downloaded by the build) on swtls against grpc-java servers. Both
 # in one Maven reactor (`mvn verify` in bindings/: nothing is installed into the local Maven
-# repository, which other checkouts may share). Last, runs the example agent
+# repository, which other checkouts may share). The same reactor builds the SkyWalking Java
+# agent plugin (bindings/skywalking-java-plugin: swtls-skywalking-java-plugin-<version>.jar)
+# and runs its end-to-end test: the real agent (apm-agent 9.3.0 from Maven Central) with the
+# plugin against swtls-collector over mutual TLS with a token and a PKCS#1 DER client key,
+# and the same set-up without the plugin, which must send nothing. Last, runs the example agent
 # (examples/java) from the jar alone against swtls-collector over mutual TLS and checks
 # what the collector decoded.
 #
@@ -30,11 +34,26 @@ cargo build --release --lib --features jni
 cargo build --features cli --bin swtls
 cargo build --release -p swtls-collector
 
-step "java: mvn verify (bindings/java, then bindings/java-grpc: io.grpc.Channel on swtls with grpc-java stubs)"
+step "java: mvn verify (bindings/java, bindings/java-grpc: io.grpc.Channel on swtls with grpc-java stubs, bindings/skywalking-java-plugin: the real agent on swtls)"
 (cd bindings && mvn -B -ntp verify)
 ls bindings/java-grpc/target/swtls-grpc-*.jar >/dev/null
 JAR=$(ls bindings/java/target/swtls-*.jar | grep -v -e sources -e javadoc | head -n 1)
 jar tf "$JAR" | grep -x "native/linux-x86_64/libswtls.so" >/dev/null || { echo "the jar lacks the native library"; exit 1; }
+PLUGIN=$(ls bindings/skywalking-java-plugin/target/swtls-skywalking-java-plugin-*.jar | grep -v -e sources -e javadoc | head -n 1)
+plugin_entries=$(jar tf "$PLUGIN")
+for entry in META-INF/services/org.apache.skywalking.apm.agent.core.boot.BootService \
+        org/apache/skywalking/swtls/agent/SwtlsChannelManager.class \
+        org/apache/skywalking/swtls/agent/shaded/grpc/SwtlsChannel.class; do
+    printf '%s\n' "$plugin_entries" | grep -x "$entry" >/dev/null || { echo "the plugin jar lacks $entry"; exit 1; }
+done
+# The native libraries of the binding's jar, wherever it puts them, are in the plugin jar too.
+for entry in $(jar tf "$JAR" | grep '^native/.*[^/]$'); do
+    printf '%s\n' "$plugin_entries" | grep -x "$entry" >/dev/null || { echo "the plugin jar lacks $entry"; exit 1; }
+done
+if printf '%s\n' "$plugin_entries" | grep -E '^(io/grpc/|org/apache/skywalking/apm/dependencies/)' >/dev/null; then
+    echo "the plugin jar bundles grpc classes: the agent has them"; exit 1
+fi
+echo "plugin jar: $PLUGIN ($(du -k "$PLUGIN" | cut -f1) KiB)"
 
 step "java: example agent (examples/java) against swtls-collector with mutual TLS"
 work=$(mktemp -d "${TMPDIR:-/tmp}/swtls-java-example.XXXXXX")

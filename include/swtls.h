@@ -337,7 +337,9 @@ enum swtls_status swtls_stream_is_ready(const struct swtls_stream *stream, bool 
 // Writes the channel's connectivity to `*out_state`: IDLE before the first connection,
 // CONNECTING while one is being made, READY while connected to the current backend,
 // TRANSIENT_FAILURE after its last attempt failed, SHUTDOWN once closed. With
-// `try_to_connect`, an idle channel starts connecting (in the background).
+// `try_to_connect`, an idle channel, or one whose last attempt failed (then at most once a
+// second), starts connecting in the background: calling it now and then is how a caller
+// learns that a backend is back without sending a call into it.
 enum swtls_status swtls_channel_connectivity(const struct swtls_channel *channel,
                                              bool try_to_connect,
                                              enum swtls_connectivity *out_state);

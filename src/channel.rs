@@ -34,6 +34,10 @@ pub const MAX_RESPONSE_BYTES: usize = 50 * 1024 * 1024;
 const STREAM_BUFFER: usize = 64;
 /// Longest the health check waits for a backend to accept a connection.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// `connectivity(try_to_connect)` starts a new attempt from TRANSIENT_FAILURE at most this
+/// often (gRPC's initial reconnect backoff), so a caller that polls fast (a connectivity
+/// watcher) does not hammer a backend that is down.
+const RETRY_FROM_FAILURE_EVERY: Duration = Duration::from_secs(1);
 
 /// The settings of a channel: the same in every process.
 pub(crate) struct Shared {
@@ -64,6 +68,8 @@ pub(crate) struct Proc {
     switches: AtomicU64,
     /// A connection requested by `connectivity(try_to_connect)` is being made.
     connecting: AtomicBool,
+    /// When `connectivity(try_to_connect)` last started one.
+    last_attempt: Mutex<Option<Instant>>,
     pub(crate) reporter: Reporter,
     monitor: Mutex<Option<JoinHandle<()>>>,
     /// The addresses each backend name resolved to at the last check.
@@ -351,7 +357,9 @@ impl Channel {
     }
 
     /// The connectivity of the channel, as gRPC channels report it. With
-    /// `try_to_connect`, an idle channel starts connecting to its current backend.
+    /// `try_to_connect`, an idle channel, or one in TRANSIENT_FAILURE (gRPC channels retry
+    /// from there by themselves; swtls connects for calls, or when asked here), starts
+    /// connecting to its current backend.
     pub fn connectivity(&self, try_to_connect: bool) -> Connectivity {
         if self.is_closed() {
             return Connectivity::Shutdown;
@@ -458,6 +466,7 @@ impl Proc {
             links,
             switches: AtomicU64::new(0),
             connecting: AtomicBool::new(false),
+            last_attempt: Mutex::new(None),
             reporter: Reporter::new(),
             monitor: Mutex::new(None),
             resolved,
@@ -490,19 +499,32 @@ impl Proc {
         let idx = self.current_index();
         let target = self.targets[idx].clone();
         let state = target.health.connectivity();
-        if state != Connectivity::Idle || !try_to_connect {
+        if !try_to_connect || !matches!(state, Connectivity::Idle | Connectivity::TransientFailure) {
             return state;
+        }
+        {
+            let mut last = self.last_attempt.lock().unwrap_or_else(|p| p.into_inner());
+            let recent = last.is_some_and(|t| t.elapsed() < RETRY_FROM_FAILURE_EVERY);
+            if state == Connectivity::TransientFailure && recent {
+                return state;
+            }
+            if self.connecting.load(Ordering::Acquire) {
+                return Connectivity::Connecting;
+            }
+            *last = Some(Instant::now());
         }
         if !self.connecting.swap(true, Ordering::AcqRel) {
             // A lazy channel connects only for a call: connect this backend's channel
-            // now, and use it if no call connected meanwhile.
+            // now, and use it if no call connected meanwhile. Nothing is live on the
+            // channel it replaces (the backend was idle or down); calls already holding
+            // that channel finish on it.
             let proc = self.clone();
             runtime().spawn(async move {
                 let before = target.health.connects();
                 if let Ok(endpoint) = endpoint(&target.backend, target.tls.is_some()) {
                     if let Ok(eager) = endpoint.connect_with_connector(Connector { target: target.clone() }).await {
                         let mut slot = proc.channels[idx].write().unwrap_or_else(|p| p.into_inner());
-                        if slot.is_some() && before == 0 && target.health.connects() == 1 {
+                        if slot.is_some() && target.health.connects() == before + 1 {
                             *slot = Some(eager);
                         }
                     }

@@ -81,6 +81,13 @@ pub const KEYS: &[Key] = &[
         help: "folder holding ca.crt, client.crt and client.pem",
     },
     Key {
+        name: "swtls.default_ca_dir",
+        env: "SWTLS_DEFAULT_CA_DIR",
+        default: "ca",
+        help: "the ca folder while agent.ca_dir is not set; unlike agent.ca_dir it may be missing (its files are then \
+               absent): for hosts whose default folder is not ./ca, such as the Java agent plugin (<agent>/ca)",
+    },
+    Key {
         name: "swtls.report_queue_messages",
         env: "SWTLS_REPORT_QUEUE_MESSAGES",
         default: "1500",
@@ -112,6 +119,9 @@ pub struct Config {
     /// `ca_dir` was set explicitly (`agent.ca_dir` / `SWTLS_CA_DIR`): then it must exist,
     /// and a missing folder is an error rather than "no ca.crt, plaintext".
     pub ca_dir_explicit: bool,
+    /// The ca folder while `agent.ca_dir` is not set (`swtls.default_ca_dir`, default
+    /// `ca`): a host's own default location, which may be missing like `./ca`.
+    pub default_ca_dir: PathBuf,
     /// Reporter queue bound per method, in messages.
     pub report_queue_messages: usize,
     /// Reporter queue bound per method, in bytes.
@@ -138,6 +148,7 @@ impl fmt::Debug for Config {
             .field("target_name_override", &self.target_name_override)
             .field("ca_dir", &self.ca_dir)
             .field("ca_dir_explicit", &self.ca_dir_explicit)
+            .field("default_ca_dir", &self.default_ca_dir)
             .field("report_queue_messages", &self.report_queue_messages)
             .field("report_queue_bytes", &self.report_queue_bytes)
             .finish()
@@ -158,6 +169,7 @@ impl Default for Config {
             target_name_override: None,
             ca_dir: PathBuf::from("ca"),
             ca_dir_explicit: false,
+            default_ca_dir: PathBuf::from("ca"),
             report_queue_messages: DEFAULT_REPORT_QUEUE_MESSAGES,
             report_queue_bytes: DEFAULT_REPORT_QUEUE_BYTES,
         }
@@ -247,7 +259,13 @@ impl Config {
             "agent.ca_dir" => {
                 let dir = parse_path(value);
                 self.ca_dir_explicit = dir.is_some();
-                self.ca_dir = dir.unwrap_or_else(|| PathBuf::from("ca"));
+                self.ca_dir = dir.unwrap_or_else(|| self.default_ca_dir.clone());
+            }
+            "swtls.default_ca_dir" => {
+                self.default_ca_dir = parse_path(value).unwrap_or_else(|| PathBuf::from("ca"));
+                if !self.ca_dir_explicit {
+                    self.ca_dir = self.default_ca_dir.clone();
+                }
             }
             "swtls.report_queue_messages" => self.report_queue_messages = parse_count(key, value, 1, 10_000_000)?,
             "swtls.report_queue_bytes" => self.report_queue_bytes = parse_count(key, value, 1024, 1 << 30)?,
@@ -342,6 +360,21 @@ mod tests {
         assert!(!c.force_tls);
         c.set("agent.ssl_trusted_ca_path", "").unwrap();
         assert!(c.ca_path.is_none());
+    }
+
+    #[test]
+    fn the_default_ca_folder_stands_in_for_ca_until_agent_ca_dir_is_set() {
+        let mut c = Config::default();
+        c.set("swtls.default_ca_dir", "/opt/agent/ca").unwrap();
+        assert_eq!((c.ca_dir.as_path(), c.ca_dir_explicit), (std::path::Path::new("/opt/agent/ca"), false));
+        // agent.ca_dir wins whatever the order, and unsetting it goes back to the default folder.
+        c.set("agent.ca_dir", "/etc/sw/ca").unwrap();
+        c.set("swtls.default_ca_dir", "/elsewhere").unwrap();
+        assert_eq!((c.ca_dir.as_path(), c.ca_dir_explicit), (std::path::Path::new("/etc/sw/ca"), true));
+        c.set("agent.ca_dir", "").unwrap();
+        assert_eq!((c.ca_dir.as_path(), c.ca_dir_explicit), (std::path::Path::new("/elsewhere"), false));
+        c.set("swtls.default_ca_dir", " ").unwrap();
+        assert_eq!(c.ca_dir, PathBuf::from("ca"));
     }
 
     #[test]

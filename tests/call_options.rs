@@ -204,6 +204,56 @@ fn connectivity_follows_the_channel() {
     assert_eq!(down.connectivity(false), Connectivity::TransientFailure);
 }
 
+/// Waits (at most 10 s) for `want`, asking the channel to connect each time (as an agent's
+/// periodic check does) when `try_to_connect`; returns the last state seen.
+fn poll_connectivity(ch: &Channel, try_to_connect: bool, want: Connectivity) -> Connectivity {
+    let t0 = Instant::now();
+    loop {
+        let state = ch.connectivity(try_to_connect);
+        if state == want || t0.elapsed() > Duration::from_secs(10) {
+            return state;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn try_to_connect_leaves_transient_failure_once_the_backend_is_back() {
+    let certs = Certs::new();
+    let dir = certs.agent_dir("ca", &["ca.crt", "client.crt", "client.pem"]);
+    // A port with nothing listening: the attempt fails.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let ch = Channel::new(&config(&addr.to_string(), &dir, &[])).unwrap();
+    ch.connectivity(true);
+    assert_eq!(poll_connectivity(&ch, false, Connectivity::TransientFailure), Connectivity::TransientFailure);
+    // Asked 40 times in 2 s while it is down: a new attempt at most once a second.
+    let failures = ch.stats().connect_failures;
+    for _ in 0..40 {
+        ch.connectivity(true);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let more = ch.stats().connect_failures - failures;
+    assert!((1..=3).contains(&more), "{more} attempts in 2 s");
+
+    // The backend comes up: asking again connects, with no call made.
+    let start = || BlockingCollector::start(CollectorOptions::from_cert_set(&certs.set, true).listen(addr)).unwrap();
+    let server = start();
+    assert_eq!(poll_connectivity(&ch, true, Connectivity::Ready), Connectivity::Ready);
+    assert_eq!(server.received().tls_handshakes_ok, 1);
+    assert_eq!(server.received().calls.len(), 0, "only a connection, no call");
+
+    // It goes away (the connection is lost), and comes back: the same again, and calls
+    // work on the connection made.
+    server.shutdown();
+    assert_eq!(poll_connectivity(&ch, false, Connectivity::TransientFailure), Connectivity::TransientFailure);
+    let server = start();
+    assert_eq!(poll_connectivity(&ch, true, Connectivity::Ready), Connectivity::Ready);
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("back", "again"), None).unwrap();
+    let got = server.received();
+    assert_eq!(got.pings.len(), 1);
+    assert_eq!(got.tls_handshakes_ok, 1, "the call used the connection try_to_connect made");
+}
+
 #[test]
 fn the_c_api_takes_options_cancels_and_reports_connectivity() {
     let certs = Certs::new();

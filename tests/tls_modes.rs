@@ -270,3 +270,29 @@ fn one_channel_shared_by_many_threads_and_a_slow_call_blocks_only_its_caller() {
     assert!(started.elapsed() < std::time::Duration::from_millis(1500), "{:?}", started.elapsed());
     assert_eq!(&slow.join().unwrap().unwrap()[..], b"1500");
 }
+
+/// `swtls.default_ca_dir` (a host's own default folder, e.g. the Java agent's `<agent>/ca`):
+/// its files are used as the defaults, and a missing folder means no files, as `./ca` does.
+#[test]
+fn the_default_ca_folder_may_be_missing_unlike_agent_ca_dir() {
+    let certs = Certs::new();
+    let server = mtls_server(&certs);
+    let dir = certs.agent_dir("agent-ca", &["ca.crt", "client.crt", "client.pem"]);
+    let mut c = swtls::Config::default();
+    c.set("collector.backend_service", &server.target()).unwrap();
+    c.set("swtls.default_ca_dir", dir.to_str().unwrap()).unwrap();
+    let ch = Channel::new(&c).unwrap();
+    assert_eq!(ch.tls_mode(), TlsMode::MutualTls);
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("d", "i"), None).unwrap();
+
+    let missing = certs.path("no-agent-ca");
+    let plain = plaintext_server();
+    c.set("collector.backend_service", &plain.target()).unwrap();
+    c.set("swtls.default_ca_dir", missing.to_str().unwrap()).unwrap();
+    let ch = Channel::new(&c).unwrap();
+    assert_eq!(ch.tls_mode(), TlsMode::Plaintext);
+    ch.unary_blocking(methods::KEEP_ALIVE, ping("d", "i"), None).unwrap();
+    // The same folder given as agent.ca_dir must exist.
+    c.set("agent.ca_dir", missing.to_str().unwrap()).unwrap();
+    assert_err(Channel::new(&c).map(|_| ()), Status::FileNotFound, &["agent.ca_dir", missing.to_str().unwrap()]);
+}

@@ -2,8 +2,9 @@
 //! swtls demo and tests.
 //!
 //! * Serves `skywalking.v3.ManagementService` (`keepAlive`,
-//!   `reportInstanceProperties`), `skywalking.v3.TraceSegmentReportService/collect`
-//!   and a few other SkyWalking report methods (answered with empty `Commands`),
+//!   `reportInstanceProperties`), `skywalking.v3.TraceSegmentReportService/collect`,
+//!   `JVMMetricReportService/collect`, `EventService/collect` and the other report and
+//!   polling methods the SkyWalking Java agent calls (answered with empty `Commands`),
 //!   plus test helpers on `swtls.test.Echo` (see [`methods`]).
 //! * Plaintext (h2c), TLS or mutual TLS with a rustls server configuration built
 //!   here (ALPN h2; TLS 1.2 and/or 1.3), optional SkyWalking-style token check.
@@ -43,8 +44,16 @@ pub mod methods {
     pub const METER_COLLECT: &str = "/skywalking.v3.MeterReportService/collect";
     /// Client streaming (messages counted only) → `Commands`.
     pub const METER_COLLECT_BATCH: &str = "/skywalking.v3.MeterReportService/collectBatch";
-    /// Unary (body ignored) → `Commands`.
+    /// Unary, `JVMMetricCollection` → `Commands`; recorded in `Received::jvm_metrics`.
     pub const JVM_METRIC_COLLECT: &str = "/skywalking.v3.JVMMetricReportService/collect";
+    /// Client streaming, `Event`s → `Commands`; recorded in `Received::events`.
+    pub const EVENT_COLLECT: &str = "/skywalking.v3.EventService/collect";
+    /// Unary (`ProfileTaskCommandQuery`, which agents poll) → `Commands` (no task).
+    pub const PROFILE_TASK_COMMANDS: &str = "/skywalking.v3.ProfileTask/getProfileTaskCommands";
+    /// Client streaming (messages counted only) → `Commands`.
+    pub const PROFILE_COLLECT_SNAPSHOT: &str = "/skywalking.v3.ProfileTask/collectSnapshot";
+    /// Unary (body ignored) → `Commands`.
+    pub const PROFILE_TASK_FINISH: &str = "/skywalking.v3.ProfileTask/reportTaskFinish";
     /// Unary (body ignored) → `Commands` (no configuration).
     pub const FETCH_CONFIGURATIONS: &str = "/skywalking.v3.ConfigurationDiscoveryService/fetchConfigurations";
     /// Unary: answers the request bytes unchanged.

@@ -177,6 +177,12 @@ fn describe(event: &Event) -> Option<String> {
             "segment trace={} segment={} service={} instance={}",
             s.trace_id, s.segment_id, s.service, s.instance
         ),
+        Event::JvmMetrics { service, instance, metrics } => {
+            format!("jvmMetrics service={service} instance={instance} metrics={metrics}")
+        }
+        Event::AgentEvent { name, service, instance, layer } => {
+            format!("event name={name} service={service} instance={instance} layer={layer}")
+        }
         Event::StreamCompleted { method, messages, bytes } => {
             if method == swtls_collector::methods::SEGMENT_COLLECT {
                 format!("stream completed: {messages} segments")
@@ -208,6 +214,8 @@ fn describe(event: &Event) -> Option<String> {
                 swtls_collector::methods::KEEP_ALIVE,
                 swtls_collector::methods::REPORT_INSTANCE_PROPERTIES,
                 swtls_collector::methods::SEGMENT_COLLECT,
+                swtls_collector::methods::JVM_METRIC_COLLECT,
+                swtls_collector::methods::EVENT_COLLECT,
             ]
             .contains(&c.method.as_str()) =>
         {

@@ -89,6 +89,10 @@ pub struct Received {
     pub instance_properties: usize,
     /// Every segment decoded from `TraceSegmentReportService/collect`.
     pub segments: Vec<SegmentSummary>,
+    /// `(service, instance, number of JVMMetric messages)` of each `JVMMetricReportService/collect`.
+    pub jvm_metrics: Vec<(String, String, usize)>,
+    /// `(name, service, instance)` of each event decoded from `EventService/collect`.
+    pub events: Vec<(String, String, String)>,
     /// Client streams (any method) that the client finished and the collector answered.
     pub streams_completed: usize,
     /// Client streams that broke before the client finished them.
@@ -161,6 +165,26 @@ pub enum Event {
     },
     /// A segment was decoded.
     Segment(SegmentSummary),
+    /// A `JVMMetricReportService/collect` was decoded.
+    JvmMetrics {
+        /// `service`
+        service: String,
+        /// `serviceInstance`
+        instance: String,
+        /// How many `JVMMetric` messages it held.
+        metrics: usize,
+    },
+    /// An event was decoded from `EventService/collect`.
+    AgentEvent {
+        /// `name`, e.g. `Start`
+        name: String,
+        /// `source.service`
+        service: String,
+        /// `source.serviceInstance`
+        instance: String,
+        /// `layer`
+        layer: String,
+    },
     /// A client stream was finished by the client and answered.
     StreamCompleted {
         /// Method path.
@@ -241,6 +265,12 @@ impl Recorder {
                 Event::KeepAlive { service, instance, .. } => push(&mut r.pings, (service.clone(), instance.clone())),
                 Event::InstanceProperties { .. } => r.instance_properties += 1,
                 Event::Segment(s) => push(&mut r.segments, s.clone()),
+                Event::JvmMetrics { service, instance, metrics } => {
+                    push(&mut r.jvm_metrics, (service.clone(), instance.clone(), *metrics))
+                }
+                Event::AgentEvent { name, service, instance, .. } => {
+                    push(&mut r.events, (name.clone(), service.clone(), instance.clone()))
+                }
                 Event::StreamCompleted { .. } => r.streams_completed += 1,
                 Event::StreamFailed { .. } => r.streams_failed += 1,
                 Event::AuthRejected { .. } => r.auth_rejected += 1,

@@ -29,7 +29,7 @@ use tonic::{Status, Streaming};
 use crate::certs::CertSet;
 use crate::codec::BytesCodec;
 use crate::methods;
-use crate::proto::{Commands, InstancePingPkg, InstanceProperties, SegmentObject};
+use crate::proto::{AgentEvent, Commands, InstancePingPkg, InstanceProperties, JvmMetricCollection, SegmentObject};
 use crate::record::{
     CallKind, CallRecord, Event, EventHook, HandshakeFailure, HandshakeInfo, Received, Recorder, SegmentSummary,
 };
@@ -268,6 +268,8 @@ impl Collector {
             .add_service(MeterReportService(shared.clone()))
             .add_service(JvmMetricReportService(shared.clone()))
             .add_service(ConfigurationDiscoveryService(shared.clone()))
+            .add_service(EventService(shared.clone()))
+            .add_service(ProfileTaskService(shared.clone()))
             .add_service(EchoService(shared.clone()));
         let serve_task = tokio::spawn(async move {
             router
@@ -760,6 +762,8 @@ grpc_service!(LogReportService, "skywalking.v3.LogReportService");
 grpc_service!(MeterReportService, "skywalking.v3.MeterReportService");
 grpc_service!(JvmMetricReportService, "skywalking.v3.JVMMetricReportService");
 grpc_service!(ConfigurationDiscoveryService, "skywalking.v3.ConfigurationDiscoveryService");
+grpc_service!(EventService, "skywalking.v3.EventService");
+grpc_service!(ProfileTaskService, "skywalking.v3.ProfileTask");
 grpc_service!(EchoService, "swtls.test.Echo");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -767,6 +771,8 @@ enum Method {
     KeepAlive,
     InstanceProperties,
     SegmentCollect,
+    JvmMetrics,
+    EventCollect,
     OtherStream,
     OtherUnary,
     EchoUnary,
@@ -782,8 +788,15 @@ impl Method {
             methods::KEEP_ALIVE => Method::KeepAlive,
             methods::REPORT_INSTANCE_PROPERTIES => Method::InstanceProperties,
             methods::SEGMENT_COLLECT => Method::SegmentCollect,
-            methods::LOG_COLLECT | methods::METER_COLLECT | methods::METER_COLLECT_BATCH => Method::OtherStream,
-            methods::JVM_METRIC_COLLECT | methods::FETCH_CONFIGURATIONS => Method::OtherUnary,
+            methods::JVM_METRIC_COLLECT => Method::JvmMetrics,
+            methods::EVENT_COLLECT => Method::EventCollect,
+            methods::LOG_COLLECT
+            | methods::METER_COLLECT
+            | methods::METER_COLLECT_BATCH
+            | methods::PROFILE_COLLECT_SNAPSHOT => Method::OtherStream,
+            methods::FETCH_CONFIGURATIONS | methods::PROFILE_TASK_COMMANDS | methods::PROFILE_TASK_FINISH => {
+                Method::OtherUnary
+            }
             methods::ECHO_UNARY => Method::EchoUnary,
             methods::ECHO_BIG => Method::EchoBig,
             methods::ECHO_SLOW => Method::EchoSlow,
@@ -795,7 +808,9 @@ impl Method {
 
     fn kind(self) -> CallKind {
         match self {
-            Method::SegmentCollect | Method::OtherStream | Method::EchoCollect => CallKind::ClientStreaming,
+            Method::SegmentCollect | Method::EventCollect | Method::OtherStream | Method::EchoCollect => {
+                CallKind::ClientStreaming
+            }
             _ => CallKind::Unary,
         }
     }
@@ -942,6 +957,18 @@ async fn handle_unary(
                 .record(Event::InstanceProperties { service: props.service, instance: props.service_instance });
             Ok(commands())
         }
+        Method::JvmMetrics => {
+            let m = JvmMetricCollection::decode(request.get_ref().clone()).map_err(|e| {
+                shared.recorder.record(Event::DecodeError { method: path.to_string(), error: e.to_string() });
+                Status::invalid_argument(format!("JVMMetricCollection: {e}"))
+            })?;
+            shared.recorder.record(Event::JvmMetrics {
+                service: m.service,
+                instance: m.service_instance,
+                metrics: m.metrics.len(),
+            });
+            Ok(commands())
+        }
         Method::OtherUnary => Ok(commands()),
         Method::EchoUnary => Ok(tonic::Response::new(request.into_inner())),
         Method::EchoBig => {
@@ -968,7 +995,7 @@ async fn handle_unary(
                 .unwrap_or_default();
             Ok(tonic::Response::new(Bytes::from(value)))
         }
-        Method::SegmentCollect | Method::OtherStream | Method::EchoCollect => {
+        Method::SegmentCollect | Method::EventCollect | Method::OtherStream | Method::EchoCollect => {
             Err(Status::internal("streaming method dispatched as unary"))
         }
     }
@@ -1014,7 +1041,22 @@ async fn handle_stream(
                 if delay > 0 {
                     tokio::time::sleep(Duration::from_micros(delay)).await;
                 }
-                if method == Method::SegmentCollect {
+                if method == Method::EventCollect {
+                    match AgentEvent::decode(msg) {
+                        Ok(ev) => {
+                            let source = ev.source.unwrap_or_default();
+                            shared.recorder.record(Event::AgentEvent {
+                                name: ev.name,
+                                service: source.service,
+                                instance: source.service_instance,
+                                layer: ev.layer,
+                            })
+                        }
+                        Err(e) => shared
+                            .recorder
+                            .record(Event::DecodeError { method: path.to_string(), error: e.to_string() }),
+                    }
+                } else if method == Method::SegmentCollect {
                     match SegmentObject::decode(msg) {
                         Ok(seg) => shared.recorder.record(Event::Segment(SegmentSummary {
                             trace_id: seg.trace_id,

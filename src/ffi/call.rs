@@ -226,7 +226,9 @@ pub unsafe extern "C" fn swtls_stream_is_ready(stream: *const swtls_stream, out_
 /// Writes the channel's connectivity to `*out_state`: IDLE before the first connection,
 /// CONNECTING while one is being made, READY while connected to the current backend,
 /// TRANSIENT_FAILURE after its last attempt failed, SHUTDOWN once closed. With
-/// `try_to_connect`, an idle channel starts connecting (in the background).
+/// `try_to_connect`, an idle channel, or one whose last attempt failed (then at most once a
+/// second), starts connecting in the background: calling it now and then is how a caller
+/// learns that a backend is back without sending a call into it.
 #[no_mangle]
 pub unsafe extern "C" fn swtls_channel_connectivity(
     channel: *const swtls_channel,

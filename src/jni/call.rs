@@ -140,7 +140,7 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelOpenStream
 }
 
 /// The channel's connectivity as gRPC numbers it (0 IDLE ... 4 SHUTDOWN); with
-/// `tryToConnect`, an idle channel starts connecting.
+/// `tryToConnect`, an idle or failed channel starts connecting.
 #[no_mangle]
 pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelConnectivity<'l>(
     mut env: JNIEnv<'l>,

@@ -102,12 +102,19 @@ async fn serve_mtls_with_token() {
         .success());
     let seg = Bytes::from(std::fs::read(&seg_file).unwrap());
     client_stream(&ch, methods::SEGMENT_COLLECT, vec![seg.clone(), seg.clone(), seg], Some("tok")).await.unwrap();
+    unary(&ch, methods::JVM_METRIC_COLLECT, swtls_collector::proto::encode_jvm_metrics("svc", "inst", 2), Some("tok"))
+        .await
+        .unwrap();
+    let start = swtls_collector::proto::encode_event("Start", "svc", "inst", "GENERAL");
+    client_stream(&ch, methods::EVENT_COLLECT, vec![start.into()], Some("tok")).await.unwrap();
     let bad = unary(&ch, methods::ECHO_UNARY, "x", Some("nope")).await.unwrap_err();
     assert_eq!(bad.code(), tonic::Code::Unauthenticated);
 
     wait_line(&rx, |l| l == "keepAlive service=svc instance=inst", &mut seen);
     wait_line(&rx, |l| l == "segment trace=T segment=S service=svc instance=inst", &mut seen);
     wait_line(&rx, |l| l == "stream completed: 3 segments", &mut seen);
+    wait_line(&rx, |l| l == "jvmMetrics service=svc instance=inst metrics=2", &mut seen);
+    wait_line(&rx, |l| l == "event name=Start service=svc instance=inst layer=GENERAL", &mut seen);
     wait_line(&rx, |l| l.contains("invalid authentication token"), &mut seen);
 
     assert!(Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success());

@@ -1,7 +1,8 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use swtls_collector::proto::{encode_ping, encode_segment};
+use prost::Message as _;
+use swtls_collector::proto::{encode_event, encode_jvm_metrics, encode_ping, encode_segment, ProfileTaskCommandQuery};
 use swtls_collector::{methods, CallKind, Collector, CollectorOptions, SegmentSummary};
 use tonic::Code;
 
@@ -42,6 +43,40 @@ async fn keep_alive_and_segments_are_recorded() {
     assert!(r.calls[0].peer.is_some());
     assert_eq!(r.connections, 1);
     assert_eq!(r.tls_handshakes_ok + r.tls_handshakes_failed, 0);
+    collector.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_java_agents_other_services_are_decoded_or_answered() {
+    let collector = Collector::start(CollectorOptions::plaintext()).await.unwrap();
+    let ch = connect(collector.addr(), None).await.unwrap();
+
+    let reply = unary(&ch, methods::JVM_METRIC_COLLECT, encode_jvm_metrics("svc-j", "inst-j", 3), None).await.unwrap();
+    assert!(reply.is_empty(), "Commands {{}} encodes as nothing");
+    let events: Vec<Bytes> = vec![
+        encode_event("Start", "svc-j", "inst-j", "GENERAL").into(),
+        encode_event("Shutdown", "svc-j", "inst-j", "GENERAL").into(),
+    ];
+    assert!(client_stream(&ch, methods::EVENT_COLLECT, events, None).await.unwrap().is_empty());
+    // What the agent polls and streams besides: answered with no commands.
+    let query =
+        ProfileTaskCommandQuery { service: "svc-j".into(), service_instance: "inst-j".into(), last_command_time: 7 };
+    let reply = unary(&ch, methods::PROFILE_TASK_COMMANDS, query.encode_to_vec(), None).await.unwrap();
+    assert!(reply.is_empty());
+    unary(&ch, methods::PROFILE_TASK_FINISH, Bytes::new(), None).await.unwrap();
+    client_stream(&ch, methods::PROFILE_COLLECT_SNAPSHOT, vec![Bytes::from_static(b"\x0a\x01t")], None).await.unwrap();
+
+    // A body that is not a JVMMetricCollection is refused and counted.
+    let bad = unary(&ch, methods::JVM_METRIC_COLLECT, Bytes::from_static(b"\x12\xff"), None).await.unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+
+    let r = collector.received();
+    assert_eq!(r.jvm_metrics, vec![("svc-j".to_string(), "inst-j".to_string(), 3)]);
+    let names: Vec<_> = r.events.iter().map(|(n, s, i)| (n.as_str(), s.as_str(), i.as_str())).collect();
+    assert_eq!(names, vec![("Start", "svc-j", "inst-j"), ("Shutdown", "svc-j", "inst-j")]);
+    assert_eq!(r.calls_to(methods::PROFILE_TASK_COMMANDS), 1);
+    assert_eq!(r.streams_completed, 2);
+    assert_eq!(r.decode_errors, 1);
     collector.shutdown().await;
 }
 
