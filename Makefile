@@ -14,7 +14,8 @@
 #                  target/x86_64-unknown-linux-gnu/release/
 # make dist      - every artifact into target/dist/, from the portable build (see README,
 #                  "Artifacts"): the C tarball (header, libraries, swtls.pc), the Python
-#                  wheel (manylinux2014) and sdist (make dist-python), ...
+#                  wheel (manylinux2014) and sdist (make dist-python), the jars
+#                  (make dist-java), ...
 # make install LIBSRC=DIR - install the libraries of DIR instead of target/release
 # make test-python - the Python binding: the wheel of make dist-python installed into a fresh
 #                  venv in target/, pytest against it; the sdist built from source, a few tests
@@ -167,5 +168,13 @@ dist-c: portable
 dist-python: portable
 	bash .ci/dist-python.sh $(PORTABLE_DIR)/libswtls.so
 
-dist: dist-c dist-python
+# The jars: swtls-$(VERSION).jar (the portable library built with the jni feature inside, at
+# native/linux-x86_64/libswtls.so) and swtls-grpc-$(VERSION).jar; .ci/dist-java.sh. First in
+# dist: it leaves the portable output built with jni, and the `portable` of the others then
+# rebuilds the crate without it (once), which is what they ship and what later steps use.
+.PHONY: dist-java
+dist-java:
+	bash .ci/dist-java.sh $(VERSION)
+
+dist: dist-java dist-c dist-python
 	@echo "artifacts in $(DIST):" && ls -l $(DIST)

@@ -36,10 +36,15 @@ cargo build --release -p swtls-collector
 
 step "java: mvn verify (bindings/java, bindings/java-grpc: io.grpc.Channel on swtls with grpc-java stubs, bindings/skywalking-java-plugin: the real agent on swtls)"
 (cd bindings && mvn -B -ntp verify)
-ls bindings/java-grpc/target/swtls-grpc-*.jar >/dev/null
-JAR=$(ls bindings/java/target/swtls-*.jar | grep -v -e sources -e javadoc | head -n 1)
+# The Maven version is the crate's (make dist-java checks it): the jar of this build, not
+# one an older version left in target/.
+VERSION=$(awk -F'"' '/^\[/ { p = ($0 == "[package]") } p && /^version *=/ { print $2; exit }' Cargo.toml)
+JAR=bindings/java/target/swtls-$VERSION.jar
+PLUGIN=bindings/skywalking-java-plugin/target/swtls-skywalking-java-plugin-$VERSION.jar
+for built in "$JAR" "bindings/java-grpc/target/swtls-grpc-$VERSION.jar" "$PLUGIN"; do
+    [ -f "$built" ] || { echo "no $built: are the versions of bindings/*/pom.xml Cargo.toml's, $VERSION?"; exit 1; }
+done
 jar tf "$JAR" | grep -x "native/linux-x86_64/libswtls.so" >/dev/null || { echo "the jar lacks the native library"; exit 1; }
-PLUGIN=$(ls bindings/skywalking-java-plugin/target/swtls-skywalking-java-plugin-*.jar | grep -v -e sources -e javadoc | head -n 1)
 plugin_entries=$(jar tf "$PLUGIN")
 for entry in META-INF/services/org.apache.skywalking.apm.agent.core.boot.BootService \
         org/apache/skywalking/swtls/agent/SwtlsChannelManager.class \
