@@ -18,7 +18,8 @@
 # dist-java comes first in `make dist`); and this must not run alongside another portable
 # build (`make -j dist`).
 #
-# The jars are packaged by Maven in bindings/ (tests skipped: `make test-java` runs them).
+# The jars are packaged by Maven in bindings/ (tests skipped: `make test-java` runs them,
+# and the consumer test there runs the jar this writes).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

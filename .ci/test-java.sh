@@ -10,9 +10,12 @@
 # agent plugin (bindings/skywalking-java-plugin: swtls-skywalking-java-plugin-<version>.jar)
 # and runs its end-to-end test: the real agent (apm-agent 9.3.0 from Maven Central) with the
 # plugin against swtls-collector over mutual TLS with a token and a PKCS#1 DER client key,
-# and the same set-up without the plugin, which must send nothing. Last, runs the example agent
+# and the same set-up without the plugin, which must send nothing. Then runs the example agent
 # (examples/java) from the jar alone against swtls-collector over mutual TLS and checks
-# what the collector decoded.
+# what the collector decoded. Last, the consumer test (tests/java-consumer): a Maven project
+# of its own, with the jar installed into a temporary local repository, makes a keepAlive
+# over mutual TLS. It takes the jar of `make dist` (target/dist/swtls-VERSION.jar, with the
+# portable library) when there is one, else the jar just built.
 #
 # Needs: cargo, a JDK 8+ (javac) and Maven; Maven downloads JUnit, grpc-java and protoc
 # (test scope only; grpc-api is a provided dependency of swtls-grpc) from Maven Central.
@@ -87,4 +90,36 @@ echo "collector decoded $pings keepAlive and $segments segments from the Java ex
 if [ "$pings" -ne 3 ] || [ "$segments" -ne 60 ]; then
     echo "test-java FAILED: expected 3 keepAlive and 60 segments"; cat "$work/collector.log"; exit 1
 fi
+
+step "java: consumer test (tests/java-consumer): a Maven project that depends on the jar installed into a temporary local repository"
+if [ -f "target/dist/swtls-$VERSION.jar" ]; then
+    CONSUMER_JAR=target/dist/swtls-$VERSION.jar
+    echo "the jar of make dist: $CONSUMER_JAR ($(date -r "$CONSUMER_JAR" '+%F %T'))"
+else
+    CONSUMER_JAR=$JAR
+    echo "no target/dist/swtls-$VERSION.jar (make dist-java writes it): the jar just built, $CONSUMER_JAR"
+fi
+# Installed as the README tells a Maven user to (install-file 3.x takes the pom inside the
+# jar), but into a local repository of its own, not ~/.m2, which other checkouts may share.
+# The consumer build then gets its plugins and JUnit from ~/.m2 as a file:// repository (the
+# "seed": copies, no downloads), and swtls only from that fresh local repository.
+pom_dir=META-INF/maven/org.apache.skywalking/swtls
+(cd "$work" && jar xf "$ROOT/$CONSUMER_JAR" "$pom_dir/pom.xml" "$pom_dir/pom.properties")
+jar_version=$(sed -n 's/^version=//p' "$work/$pom_dir/pom.properties")
+(cd "$work" && mvn -B -ntp -q -Dstyle.color=never \
+    org.apache.maven.plugins:maven-install-plugin:3.1.2:install-file \
+    -Dfile="$ROOT/$CONSUMER_JAR" -DlocalRepositoryPath="$work/m2")
+cmp "$work/m2/org/apache/skywalking/swtls/$jar_version/swtls-$jar_version.pom" "$work/$pom_dir/pom.xml"
+cp -r tests/java-consumer "$work/consumer"
+(cd "$work/consumer" && env -u SWTLS_LIBRARY SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$(cat "$work/port")" \
+    SWTLS_CA_DIR="$work/certs/ca" SW_AGENT_NAME=java-consumer SW_AGENT_INSTANCE_NAME=java-consumer-1 \
+    mvn -B -ntp -Dstyle.color=never -Dmaven.repo.local="$work/m2" -Dswtls.version="$jar_version" \
+    -Dseed.repository="file://${SWTLS_MAVEN_SEED:-$HOME/.m2/repository}" test)
+cmp "$work/m2/org/apache/skywalking/swtls/$jar_version/swtls-$jar_version.jar" "$CONSUMER_JAR"
+consumer_pings=$(grep -c '^keepAlive service=java-consumer instance=java-consumer-1$' "$work/collector.log" || true)
+if [ "$consumer_pings" -ne 1 ]; then
+    echo "test-java FAILED: the collector decoded $consumer_pings keepAlive from the consumer test, expected 1"
+    cat "$work/collector.log"; exit 1
+fi
+echo "collector decoded the consumer test's keepAlive (swtls $jar_version from a local repository)"
 echo "==> java OK"
