@@ -61,18 +61,13 @@ test-python:
 test-java:
 	bash .ci/test-java.sh
 
-# make plugin-jar - the SkyWalking Java agent plugin (bindings/skywalking-java-plugin):
-# the library with the jni feature, then the plugin jar (swtls binding, native library and
-# the GRPCChannelManager override, shaded onto the agent's grpc) without the tests, copied
-# to target/dist/swtls-skywalking-java-plugin-<version>.jar (needs a JDK and Maven; its
-# tests, including the end-to-end one with the real agent, run in `make test-java`)
+# make plugin-jar - the SkyWalking Java agent plugin (bindings/skywalking-java-plugin): the
+# swtls binding, its native library and the GRPCChannelManager override, shaded onto the
+# agent's grpc, in target/dist/swtls-skywalking-java-plugin-<version>.jar; built by
+# `make dist-java` with the jars it ships, from the same portable library (its tests,
+# including the end-to-end one with the real agent, run in `make test-java`)
 .PHONY: plugin-jar
-plugin-jar:
-	$(CARGO) build --release --lib --features jni
-	cd bindings && mvn -B -ntp -q -DskipTests package -pl skywalking-java-plugin -am
-	@mkdir -p target/dist
-	cp bindings/skywalking-java-plugin/target/swtls-skywalking-java-plugin-$(VERSION)*.jar \
-		target/dist/swtls-skywalking-java-plugin-$(VERSION).jar
+plugin-jar: dist-java
 	@echo "target/dist/swtls-skywalking-java-plugin-$(VERSION).jar: drop it into the agent's plugins/ folder"
 
 header:

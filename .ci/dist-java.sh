@@ -4,7 +4,9 @@
 #   bash .ci/dist-java.sh VERSION      # VERSION: Cargo.toml's; the Maven projects must say the same
 #
 # writes target/dist/swtls-VERSION.jar (the Java binding, with the JNI library inside at
-# native/linux-x86_64/libswtls.so) and target/dist/swtls-grpc-VERSION.jar (SwtlsChannel).
+# native/linux-x86_64/libswtls.so), target/dist/swtls-grpc-VERSION.jar (SwtlsChannel) and
+# target/dist/swtls-skywalking-java-plugin-VERSION.jar (the SkyWalking Java agent plugin:
+# both of them shaded onto the agent's grpc, with the same library).
 #
 # The library is the portable build with the jni feature (`.ci/portable.sh --features jni`:
 # glibc 2.17 symbol versions, checked by .ci/check-glibc.sh). It comes out at the same path
@@ -48,7 +50,7 @@ bash .ci/check-glibc.sh "$LIB"
 
 echo "dist-java: the jars (mvn package in bindings/, with $LIB)"
 rm -f bindings/java/target/swtls-*.jar bindings/java-grpc/target/swtls-grpc-*.jar
-(cd bindings && mvn -B -ntp -q -Dstyle.color=never -pl java,java-grpc package -Dmaven.test.skip=true -Dprotoc.skip=true -Dswtls.native.dir="$ROOT/$STAGE/native/$PLATFORM")
+(cd bindings && mvn -B -ntp -q -Dstyle.color=never -pl java,java-grpc,skywalking-java-plugin package -Dmaven.test.skip=true -Dprotoc.skip=true -Dswtls.native.dir="$ROOT/$STAGE/native/$PLATFORM")
 for jar in bindings/java/target/swtls-"$VERSION".jar bindings/java-grpc/target/swtls-grpc-"$VERSION".jar; do
     if [ ! -f "$jar" ]; then
         echo "dist-java: no $jar: the Maven version of bindings/pom.xml, bindings/java/pom.xml and"
@@ -68,6 +70,14 @@ cmp "$STAGE/check/native/$PLATFORM/libswtls.so" "$LIB" ||
     { echo "dist-java: the library in $JAR is not the portable jni build $LIB"; exit 1; }
 rm -rf "$STAGE/check"
 
+PLUGIN=bindings/skywalking-java-plugin/target/swtls-skywalking-java-plugin-$VERSION.jar
+[ -f "$PLUGIN" ] || { echo "dist-java: no $PLUGIN (its pom's version must be $VERSION)"; exit 1; }
+mkdir -p "$STAGE/check" && (cd "$STAGE/check" && jar xf "$ROOT/$PLUGIN" "native/$PLATFORM/libswtls.so")
+cmp "$STAGE/check/native/$PLATFORM/libswtls.so" "$LIB" ||
+    { echo "dist-java: the library in $PLUGIN is not the portable jni build $LIB"; exit 1; }
+rm -rf "$STAGE/check"
+
 cp "$JAR" "$DIST/swtls-$VERSION.jar"
+cp "$PLUGIN" "$DIST/swtls-skywalking-java-plugin-$VERSION.jar"
 cp "bindings/java-grpc/target/swtls-grpc-$VERSION.jar" "$DIST/swtls-grpc-$VERSION.jar"
-ls -l "$DIST/swtls-$VERSION.jar" "$DIST/swtls-grpc-$VERSION.jar"
+ls -l "$DIST/swtls-$VERSION.jar" "$DIST/swtls-grpc-$VERSION.jar" "$DIST/swtls-skywalking-java-plugin-$VERSION.jar"
