@@ -203,6 +203,11 @@ impl Status {
         ]
     };
 
+    /// The status numbered `code`, or `None` for a number that is not a status.
+    pub fn from_code(code: u32) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| *s as u32 == code)
+    }
+
     /// The status for a gRPC code received from a server.
     pub fn from_grpc(code: tonic::Code) -> Status {
         use tonic::Code as C;

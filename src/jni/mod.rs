@@ -265,7 +265,7 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_statusName<'l>(
     status: jint,
 ) -> jstring {
     entry(&mut env, "Native.statusName", std::ptr::null_mut(), |env| {
-        let name = Status::ALL.iter().find(|s| **s as jint == status).map_or("UNRECOGNIZED", |s| s.name());
+        let name = u32::try_from(status).ok().and_then(Status::from_code).map_or("UNRECOGNIZED", Status::name);
         new_string(env, name)
     })
 }
