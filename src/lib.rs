@@ -7,6 +7,7 @@
 mod logging;
 
 pub mod backend;
+mod boundary;
 pub mod call;
 #[cfg(feature = "certs")]
 pub mod certs;

@@ -3,8 +3,9 @@
 //!
 //! Like the C API in [`crate::ffi`], this layer only converts and delegates: Java strings,
 //! byte arrays and `long` handles become Rust values, the core API does the work, and an
-//! error becomes a `SwtlsException` carrying the status code, its name and the message.
-//! Every entry point runs inside [`crate::ffi::guard`], so no panic crosses into the JVM.
+//! error becomes a `SwtlsException` built from it: the status code, its name and the
+//! message. Every entry point runs inside the boundary the C API uses too
+//! ([`crate::boundary::run`]), so no panic crosses into the JVM.
 //!
 //! Handles: a channel is a `Box<Channel>`, a stream a `Box<JStream>` (`stream`) and a
 //! cancellation flag a `Box<CancelToken>` (`call`), whose address the Java object keeps
@@ -19,10 +20,10 @@
 mod call;
 mod stream;
 
+use crate::boundary;
 use crate::channel::Channel;
 use crate::config::Config;
 use crate::error::{Error, Result, Status};
-use crate::ffi::{guard, last_error_ptr};
 use crate::logging::{self, LogLevel};
 use ::jni::objects::{GlobalRef, JByteArray, JClass, JObject, JObjectArray, JString, JThrowable, JValue};
 use ::jni::sys::{jbyteArray, jint, jlong, jobject, jobjectArray, jstring};
@@ -36,34 +37,20 @@ use stream::JStream;
 const EXCEPTION_CLASS: &str = "org/apache/skywalking/swtls/SwtlsException";
 const STATS_CLASS: &str = "org/apache/skywalking/swtls/Stats";
 
-/// Runs one entry point: `f` inside the panic guard; on error (or panic) throws a
-/// `SwtlsException` unless a Java exception is already pending, and returns `fallback`.
+/// Runs one entry point inside the boundary ([`crate::boundary::run`]): on an error (or a
+/// panic) throws a `SwtlsException` built from it, unless a Java exception is already
+/// pending, and returns `fallback`.
 fn entry<'l, T>(env: &mut JNIEnv<'l>, name: &str, fallback: T, f: impl FnOnce(&mut JNIEnv<'l>) -> Result<T>) -> T {
-    let mut out = None;
-    let status = guard(name, || {
-        out = Some(f(env)?);
-        Ok(())
-    });
-    match out {
-        Some(value) if status == Status::Ok => value,
-        _ => {
-            // Throwing runs inside the boundary too; a panic there leaves no exception.
-            let _ = guard(name, || {
-                // SAFETY: the guard just recorded the message on this thread (or, if the
-                // thread's storage is gone, this is a static string).
-                let message = unsafe { CStr::from_ptr(last_error_ptr()) }.to_string_lossy().into_owned();
-                throw(env, status, &message);
-                Ok(())
-            });
-            fallback
-        }
-    }
+    boundary::run(name, env, f, |env, e| throw(env, e.status, &e.message)).unwrap_or(fallback)
 }
 
 fn throw(env: &mut JNIEnv, status: Status, message: &str) {
     if env.exception_check().unwrap_or(true) {
         return; // a Java exception (e.g. OutOfMemoryError) is already on its way
     }
+    // A NUL in the message (say, from a method name) shows as '?', as in the C API's
+    // swtls_last_error.
+    let message = &message.replace('\0', "?");
     let exception = (|| -> ::jni::errors::Result<JObject> {
         let name = env.new_string(status.name())?;
         let text = env.new_string(message)?;
