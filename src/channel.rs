@@ -8,18 +8,19 @@
 //! queues; the parent's is left as it was (and leaked in the child, never touched there).
 
 use crate::backend::Backend;
-use crate::call::{self, CallOptions, CancelToken, Connectivity, Metadata};
+use crate::call::{self, parse_method, CallOptions, CancelToken, Connectivity, Metadata, MAX_RESPONSE_BYTES};
 use crate::codec::RawCodec;
 use crate::config::Config;
 use crate::connect::{Connector, LinkStats, Target};
 use crate::error::{Error, Result, Status};
 use crate::framed::{self, FramedBody, SendQueue};
-use crate::reporter::{QueueLimits, Reporter, Stats};
+use crate::random::random_u64;
+use crate::reporter::{QueueLimits, Reporter};
 use crate::runtime::{self, block_on, runtime};
+use crate::stats::Stats;
 use crate::tls::{self, ClientTls, TlsMode, TlsPlan};
 use bytes::Bytes;
 use http::uri::PathAndQuery;
-use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
@@ -28,8 +29,6 @@ use tokio::task::JoinHandle;
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::transport::Endpoint;
 
-/// Largest response accepted (DESIGN §4).
-pub const MAX_RESPONSE_BYTES: usize = 50 * 1024 * 1024;
 /// Messages a client stream buffers before `send` waits for the network.
 const STREAM_BUFFER: usize = 64;
 /// Longest the health check waits for a backend to accept a connection.
@@ -113,30 +112,6 @@ pub struct Channel {
     inner: Arc<Inner>,
 }
 
-/// Validates a full gRPC method path such as `/skywalking.v3.ManagementService/keepAlive`.
-pub fn parse_method(method: &str) -> Result<PathAndQuery> {
-    let bad = || {
-        Error::new(
-            Status::InvalidMethod,
-            format!("method '{method}' is not a full gRPC path of the form /package.Service/Method (e.g. /skywalking.v3.ManagementService/keepAlive)"),
-        )
-    };
-    let rest = method.strip_prefix('/').ok_or_else(bad)?;
-    let (service, name) = rest.split_once('/').ok_or_else(bad)?;
-    let ok_part = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !ok_part(service) || !ok_part(name) {
-        return Err(bad());
-    }
-    PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(method.as_bytes())).map_err(|_| bad())
-}
-
-/// A random number (for the random start and the jitter of the backoff).
-pub(crate) fn random_u64() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-    h.finish()
-}
-
 fn random_index(n: usize) -> usize {
     (random_u64() as usize) % n.max(1)
 }
@@ -153,10 +128,6 @@ fn timed_out(status: &tonic::Status) -> bool {
         source = e.source();
     }
     false
-}
-
-fn closed_error() -> Error {
-    Error::new(Status::Closed, "the channel is closed (swtls_channel_close was called); make a new channel")
 }
 
 impl Channel {
@@ -244,7 +215,7 @@ impl Channel {
 
     fn open(&self) -> Result<&Proc> {
         if self.inner.closed.load(Ordering::Acquire) {
-            return Err(closed_error());
+            return Err(Error::channel_closed());
         }
         self.proc()
     }
@@ -401,7 +372,7 @@ impl Channel {
         block_on(async {
             let proc = self.open()?;
             if self.inner.closed.swap(true, Ordering::AcqRel) {
-                return Err(closed_error());
+                return Err(Error::channel_closed());
             }
             let deadline = timeout.unwrap_or(proc.shared.timeout);
             let flushed = proc.reporter.flush(deadline).await;
@@ -536,7 +507,7 @@ impl Proc {
     }
 
     fn channel(&self, idx: usize) -> Result<tonic::transport::Channel> {
-        self.channels[idx].read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(closed_error)
+        self.channels[idx].read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(Error::channel_closed)
     }
 
     fn grpc(&self, idx: usize) -> Result<tonic::client::Grpc<tonic::transport::Channel>> {

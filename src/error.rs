@@ -256,6 +256,11 @@ impl Error {
     pub fn new(status: Status, message: impl Into<String>) -> Self {
         Error { status, message: message.into() }
     }
+
+    /// What a call on a closed channel returns.
+    pub(crate) fn channel_closed() -> Error {
+        Error::new(Status::Closed, "the channel is closed (swtls_channel_close was called); make a new channel")
+    }
 }
 
 impl fmt::Display for Error {

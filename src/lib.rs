@@ -22,17 +22,19 @@ pub mod ffi;
 mod framed;
 #[cfg(feature = "jni")]
 mod jni;
+mod random;
 pub mod reporter;
 pub mod runtime;
+pub mod stats;
 #[cfg(feature = "test-hooks")]
 pub mod testing;
 pub mod tls;
 
 pub use backend::Backend;
-pub use call::{CallOptions, CancelToken, Connectivity, Metadata};
-pub use channel::{Channel, ClientStream, Readiness, StreamCanceller, StreamReadiness, MAX_RESPONSE_BYTES};
+pub use call::{CallOptions, CancelToken, Connectivity, Metadata, MAX_RESPONSE_BYTES};
+pub use channel::{Channel, ClientStream, Readiness, StreamCanceller, StreamReadiness};
 pub use config::Config;
 pub use error::{Error, Result, Status};
 pub use logging::{set_rust_sink, LogLevel};
-pub use reporter::Stats;
+pub use stats::Stats;
 pub use tls::TlsMode;

@@ -2,7 +2,7 @@
 
 use super::{arg_bytes, arg_out, arg_ref, arg_str, guard, swtls_channel, timeout};
 use crate::error::Status;
-use crate::reporter::Stats;
+use crate::stats::Stats;
 use crate::tls::TlsMode;
 use std::ffi::c_char;
 
