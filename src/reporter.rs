@@ -21,10 +21,10 @@
 //! no connection can be made, were never sent: they wait for the next stream.
 
 use crate::call::parse_method;
-use crate::channel::Proc;
 use crate::error::{Error, Result, Status};
 use crate::framed;
 use crate::logging::Throttle;
+use crate::pool::BackendPool;
 use crate::random::random_u64;
 use crate::runtime::runtime;
 use crate::stats::Stats;
@@ -441,29 +441,30 @@ impl MethodQueue {
 /// The reporter of one channel in one process: a queue and a task per method.
 pub(crate) struct Reporter {
     queues: RwLock<Vec<Arc<MethodQueue>>>,
+    /// The bounds of each queue.
+    limits: QueueLimits,
     closed: AtomicBool,
 }
 
 impl Reporter {
-    pub(crate) fn new() -> Reporter {
-        Reporter { queues: RwLock::new(Vec::new()), closed: AtomicBool::new(false) }
+    pub(crate) fn new(limits: QueueLimits) -> Reporter {
+        Reporter { queues: RwLock::new(Vec::new()), limits, closed: AtomicBool::new(false) }
     }
 
     /// Queues `message` for `method` (see [`MethodQueue::push`]); the first report to a
-    /// method checks it and starts its task (`proc` gives the task its channel state).
-    pub(crate) fn report(&self, method: &str, message: &[u8], proc: impl FnOnce() -> Result<Arc<Proc>>) -> Result<()> {
+    /// method checks it and starts its task, which streams to the backends of `pool`.
+    pub(crate) fn report(&self, method: &str, message: &[u8], pool: &Arc<BackendPool>) -> Result<()> {
         {
             let queues = self.queues.read().unwrap_or_else(|p| p.into_inner());
             if let Some(q) = queues.iter().find(|q| q.method == method) {
                 return q.push(message);
             }
         }
-        self.start(method, proc)?.push(message)
+        self.start(method, pool)?.push(message)
     }
 
-    fn start(&self, method: &str, proc: impl FnOnce() -> Result<Arc<Proc>>) -> Result<Arc<MethodQueue>> {
+    fn start(&self, method: &str, pool: &Arc<BackendPool>) -> Result<Arc<MethodQueue>> {
         let path = parse_method(method)?;
-        let proc = proc()?;
         let q = {
             let mut queues = self.queues.write().unwrap_or_else(|p| p.into_inner());
             if let Some(q) = queues.iter().find(|q| q.method == method) {
@@ -482,8 +483,8 @@ impl Reporter {
                     ),
                 ));
             }
-            let q = Arc::new(MethodQueue::new(method, path, proc.shared.limits));
-            let task = runtime().spawn(drain(proc.clone(), q.clone()));
+            let q = Arc::new(MethodQueue::new(method, path, self.limits));
+            let task = runtime().spawn(drain(pool.clone(), q.clone()));
             *q.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
             queues.push(q.clone());
             q
@@ -492,7 +493,7 @@ impl Reporter {
             "reporter for {method} started: queue of {} messages / {} bytes, streaming to {}",
             q.limits.messages,
             q.limits.bytes,
-            proc.current_backend()
+            pool.current_backend()
         );
         Ok(q)
     }
@@ -597,12 +598,12 @@ pub(crate) fn backoff(failures: u32, cap: Duration) -> Duration {
 
 /// The task of one method: opens a stream whenever there is something to send, and
 /// settles its messages by how it ended.
-async fn drain(proc: Arc<Proc>, q: Arc<MethodQueue>) {
-    let timeout = proc.shared.timeout;
+async fn drain(pool: Arc<BackendPool>, q: Arc<MethodQueue>) {
+    let timeout = pool.settings.timeout;
     let roll = ROLL_MAX.min(timeout / 2);
     // Long enough for a stream that rolls over and then waits for its answer.
     let deadline = roll + timeout;
-    let cap = BACKOFF_MAX.min(proc.shared.check_interval);
+    let cap = BACKOFF_MAX.min(pool.settings.check_interval);
     let mut failures = 0u32;
     loop {
         loop {
@@ -618,12 +619,12 @@ async fn drain(proc: Arc<Proc>, q: Arc<MethodQueue>) {
             }
             notified.await;
         }
-        let idx = proc.current_index();
+        let idx = pool.current_index();
         let id = q.open_stream();
         let body = QueueBody::new(q.clone(), id, roll);
-        let result = proc.report_stream(idx, &q.path, &q.method, body, deadline).await;
+        let result = pool.report_stream(idx, &q.path, &q.method, body, deadline).await;
         let Some(n) = q.resolve(id, &result) else { return };
-        let backend = proc.backend(idx);
+        let backend = pool.backend(idx);
         match result {
             Ok(()) => {
                 if failures > 0 {

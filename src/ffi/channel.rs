@@ -2,8 +2,9 @@
 
 use super::{arg_bytes, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, swtls_config, to_c_bytes, to_handle};
 use crate::call::CallOptions;
-use crate::channel::{Channel, ClientStream, StreamCanceller};
+use crate::channel::Channel;
 use crate::error::Status;
+use crate::stream::{ClientStream, StreamCanceller};
 use crate::tls::TlsMode;
 use bytes::Bytes;
 use std::ffi::{c_char, CString};

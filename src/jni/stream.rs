@@ -2,8 +2,8 @@
 //! free, and what a caller that must never block needs (cancel from any thread, readiness).
 
 use super::{arg_bytes, closed, entry, new_bytes, timeout};
-use crate::channel::{ClientStream, StreamCanceller, StreamReadiness};
 use crate::error::Result;
+use crate::stream::{ClientStream, StreamCanceller, StreamReadiness};
 use ::jni::objects::{JByteArray, JClass};
 use ::jni::sys::{jboolean, jbyteArray, jint, jlong, JNI_FALSE, JNI_TRUE};
 use ::jni::JNIEnv;
