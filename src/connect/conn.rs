@@ -175,6 +175,28 @@ impl Conn {
         }
     }
 
+    /// The TLS session, `None` in plaintext (for `swtls check`).
+    #[cfg(feature = "cli")]
+    pub(crate) fn tls(&self) -> Option<&rustls::ClientConnection> {
+        match &self.stream {
+            Stream::Plain(_) => None,
+            Stream::Tls(s) => Some(s.get_ref().1),
+        }
+    }
+
+    /// The server asked for a client certificate during the handshake.
+    #[cfg(feature = "cli")]
+    pub(crate) fn client_cert_requested(&self) -> bool {
+        self.watch.client_auth.as_ref().is_some_and(|a| a.asked())
+    }
+
+    /// See [`refusal`]: the server's verdict on this client right after the handshake.
+    #[cfg(feature = "cli")]
+    pub(crate) async fn refusal(&mut self, wait: Duration) -> Option<Error> {
+        let watch = self.watch.clone();
+        refusal(self, &watch, wait).await
+    }
+
     fn check<T>(&mut self, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if let Poll::Ready(Err(e)) = &r {
             self.watch.target.health.mark_down();

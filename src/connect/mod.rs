@@ -11,6 +11,8 @@
 mod conn;
 mod probe;
 
+#[cfg(feature = "cli")]
+pub(crate) use conn::secure;
 pub(crate) use conn::{connect, Conn};
 pub use probe::probe;
 
