@@ -2,8 +2,7 @@
 //! it from the queue ([`QueueBody`]), settles the messages by how it ended, and waits
 //! (backoff) after a failure.
 
-use super::queue::{MethodQueue, Next};
-use super::{BACKOFF_FIRST, BACKOFF_MAX, BATCH_LINGER, LINGER, ROLL_MAX};
+use super::queue::{MethodQueue, Next, BATCH_LINGER};
 use crate::pool::BackendPool;
 use crate::random::random_u64;
 use bytes::Bytes;
@@ -13,6 +12,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+/// A stream is finished once the queue has been empty this long.
+pub const LINGER: Duration = Duration::from_millis(200);
+/// A stream is finished (rolled over) after this long at most.
+pub const ROLL_MAX: Duration = Duration::from_secs(10);
+/// First wait after a failed stream; doubles with each failure in a row.
+pub const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+/// Longest wait between attempts (or `collector.grpc_channel_check_interval` if shorter).
+pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// Stream failures with the same status are logged as warnings at most this often.
 const FAILURE_LOG_EVERY: Duration = Duration::from_secs(10);
 

@@ -26,6 +26,10 @@
 mod drain;
 mod queue;
 
+pub use drain::{BACKOFF_FIRST, BACKOFF_MAX, LINGER, ROLL_MAX};
+pub(crate) use queue::QueueLimits;
+pub use queue::BATCH_LINGER;
+
 use crate::call::parse_method;
 use crate::error::{Error, Result, Status};
 use crate::pool::BackendPool;
@@ -37,41 +41,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// A stream is finished once the queue has been empty this long.
-pub const LINGER: Duration = Duration::from_millis(200);
-/// While a stream is open, its body looks for new messages this often by itself, so that a
-/// report does not have to wake it (a futex call, often an inter-processor interrupt, paid
-/// on the application's thread for every message). Kafka's producer waits the same by
-/// default (`linger.ms`). A report wakes the body at once only when a batch's worth is
-/// waiting ([`QueueLimits::wake_at`]); a flush and a close always do.
-pub const BATCH_LINGER: Duration = Duration::from_millis(5);
-/// Queued bytes that wake an open stream's body at once (or a quarter of the queue).
-const WAKE_BYTES: usize = 256 * 1024;
-/// A stream is finished (rolled over) after this long at most.
-pub const ROLL_MAX: Duration = Duration::from_secs(10);
-/// First wait after a failed stream; doubles with each failure in a row.
-pub const BACKOFF_FIRST: Duration = Duration::from_millis(100);
-/// Longest wait between attempts (or `collector.grpc_channel_check_interval` if shorter).
-pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// Methods one channel reports to at most (each has a queue and a task).
 pub const MAX_METHODS: usize = 64;
-
-/// Queue bounds, per method (`swtls.report_queue_messages`, `swtls.report_queue_bytes`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct QueueLimits {
-    pub messages: usize,
-    pub bytes: usize,
-}
-
-impl QueueLimits {
-    /// Queued messages and bytes at which a report wakes an open stream's body at once
-    /// instead of leaving it to find them within [`BATCH_LINGER`]: a quarter of the
-    /// queue (at most [`WAKE_BYTES`]), far from dropping, and rare at any report rate the
-    /// body keeps up with.
-    fn wake_at(&self) -> (usize, usize) {
-        ((self.messages / 4).max(1), (self.bytes / 4).clamp(1, WAKE_BYTES))
-    }
-}
 
 /// The reporter of one channel in one process: a queue and a task per method.
 pub(crate) struct Reporter {

@@ -2,7 +2,6 @@
 //! flushes waiting for them, and the counters, all under one lock (see the accounting in
 //! the module above).
 
-use super::QueueLimits;
 use crate::error::{Error, Result, Status};
 use crate::framed;
 use crate::logging::Throttle;
@@ -16,11 +15,36 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+/// While a stream is open, its body looks for new messages this often by itself, so that a
+/// report does not have to wake it (a futex call, often an inter-processor interrupt, paid
+/// on the application's thread for every message). Kafka's producer waits the same by
+/// default (`linger.ms`). A report wakes the body at once only when a batch's worth is
+/// waiting ([`QueueLimits::wake_at`]); a flush and a close always do.
+pub const BATCH_LINGER: Duration = Duration::from_millis(5);
+/// Queued bytes that wake an open stream's body at once (or a quarter of the queue).
+const WAKE_BYTES: usize = 256 * 1024;
 /// The size of the queue's framing buffer (or one message, if larger); a new one is
 /// allocated only while the bytes taken from the current one are still being written.
 pub(super) const STAGING_CHUNK: usize = 64 * 1024;
 /// Drops because the queue is full are logged at most this often per method.
 const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Queue bounds, per method (`swtls.report_queue_messages`, `swtls.report_queue_bytes`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueueLimits {
+    pub messages: usize,
+    pub bytes: usize,
+}
+
+impl QueueLimits {
+    /// Queued messages and bytes at which a report wakes an open stream's body at once
+    /// instead of leaving it to find them within [`BATCH_LINGER`]: a quarter of the
+    /// queue (at most [`WAKE_BYTES`]), far from dropping, and rare at any report rate the
+    /// body keeps up with.
+    pub(super) fn wake_at(&self) -> (usize, usize) {
+        ((self.messages / 4).max(1), (self.bytes / 4).clamp(1, WAKE_BYTES))
+    }
+}
 
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Counters {
@@ -167,7 +191,7 @@ impl MethodQueue {
     /// Copies a message into the queue, or drops it when the queue is full. Never waits
     /// for anything but the queue's lock. In steady state (a stream open and keeping up)
     /// it makes no system call and no allocation: the open stream's body finds the
-    /// message within [`BATCH_LINGER`](super::BATCH_LINGER) by itself.
+    /// message within [`BATCH_LINGER`] by itself.
     pub(super) fn push(&self, message: &[u8]) -> Result<()> {
         let len = message.len();
         if len > u32::MAX as usize {
