@@ -1,9 +1,12 @@
 //! One connection to a backend, plaintext or TLS, that watches the first bytes the server
-//! sends and diagnoses its first failure; and how it is made.
+//! sends and diagnoses its first failure; how it is made; and the connector through which
+//! tonic makes them, counting them on the backend.
 
-use super::{server_name, tcp_connect, LiveGuard, Target};
+use super::{server_name, tcp_connect, Health, Target};
 use crate::error::{Error, Status};
 use crate::tls::{self, ClientAuth};
+use hyper_util::rt::TokioIo;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +15,24 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+/// Counts a connection attempt while it runs.
+struct Attempt<'a>(&'a Health);
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        self.0.connecting.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts a connection as open while it lives.
+struct LiveGuard(Arc<Target>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.health.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// Per-connection watch: the first bytes received, whether HTTP/2 data arrived, and
 /// whether a failure was recorded.
@@ -156,7 +177,7 @@ enum Stream {
 pub struct Conn {
     stream: Stream,
     watch: Arc<Watch>,
-    pub(super) live: Option<LiveGuard>,
+    live: Option<LiveGuard>,
 }
 
 impl Conn {
@@ -276,6 +297,57 @@ impl AsyncWrite for Conn {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+/// Opens connections to one backend (a `tower::Service<Uri>` for tonic).
+#[derive(Clone)]
+pub struct Connector {
+    pub target: Arc<Target>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower::Service<http::Uri> for Connector {
+    type Response = TokioIo<Conn>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _uri: http::Uri) -> Self::Future {
+        let target = self.target.clone();
+        Box::pin(async move {
+            target.health.connecting.fetch_add(1, Ordering::Relaxed);
+            let attempt = Attempt(&target.health);
+            let outcome = connect(&target).await;
+            drop(attempt);
+            match outcome {
+                Ok(mut conn) => {
+                    let n = target.links.connects.fetch_add(1, Ordering::Relaxed);
+                    target.health.mark_up();
+                    target.health.live.fetch_add(1, Ordering::Relaxed);
+                    target.health.connects.fetch_add(1, Ordering::Relaxed);
+                    conn.live = Some(LiveGuard(target.clone()));
+                    info!(
+                        "connected to {} ({}){}",
+                        target.backend,
+                        conn.summary(),
+                        if n > 0 { " [reconnect]" } else { "" }
+                    );
+                    Ok(TokioIo::new(conn))
+                }
+                Err(e) => {
+                    target.links.connect_failures.fetch_add(1, Ordering::Relaxed);
+                    target.health.mark_down();
+                    target.diag.record(e.clone(), false);
+                    target.log_failure(&e);
+                    Err(Box::new(e) as BoxError)
+                }
+            }
+        })
     }
 }
 

@@ -3,30 +3,26 @@
 //! which side spoke what (the "First received frame was not SETTINGS" confusion; the words
 //! are in `tls::diagnose`).
 //!
-//! This file has what is known of a backend ([`Target`]: its health and last diagnosis),
-//! the connector tonic calls, and name resolution and TCP; `conn` the connection itself
-//! and its TLS handshake; `probe` the extra look at a backend after an ambiguous failure.
-//! `swtls check` dials through the same functions.
+//! This file has what is known of a backend ([`Target`]: its health, counters and last
+//! diagnosis), and name resolution and TCP; `conn` the connection itself, its TLS handshake
+//! and the connector tonic calls; `probe` the extra look at a backend after an ambiguous
+//! failure. `swtls check` dials through the same functions.
 
 mod conn;
 mod probe;
 
 #[cfg(feature = "cli")]
 pub(crate) use conn::secure;
-pub(crate) use conn::{connect, Conn};
+pub(crate) use conn::{connect, Connector};
 pub use probe::probe;
 
 use crate::backend::Backend;
 use crate::error::{Error, Status};
 use crate::tls::{self, ClientTls, HandshakeContext};
-use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
@@ -113,24 +109,6 @@ impl Health {
     }
 }
 
-/// Counts a connection attempt while it runs.
-struct Attempt<'a>(&'a Health);
-
-impl Drop for Attempt<'_> {
-    fn drop(&mut self) {
-        self.0.connecting.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Counts a connection as open while it lives.
-struct LiveGuard(Arc<Target>);
-
-impl Drop for LiveGuard {
-    fn drop(&mut self) {
-        self.0.health.live.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// Shared by the connector and every connection to one backend.
 #[derive(Debug)]
 pub struct Target {
@@ -205,57 +183,6 @@ impl Target {
     fn diagnose(&self, err: Option<&io::Error>, first: &[u8], asked_without_cert: bool) -> Error {
         let ctx = self.context(asked_without_cert);
         tls::connection_failure(&ctx, self.tls.is_some(), &self.plaintext_reason, err, first)
-    }
-}
-
-/// Opens connections to one backend (a `tower::Service<Uri>` for tonic).
-#[derive(Clone)]
-pub struct Connector {
-    pub target: Arc<Target>,
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl tower::Service<http::Uri> for Connector {
-    type Response = TokioIo<Conn>;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _uri: http::Uri) -> Self::Future {
-        let target = self.target.clone();
-        Box::pin(async move {
-            target.health.connecting.fetch_add(1, Ordering::Relaxed);
-            let attempt = Attempt(&target.health);
-            let outcome = connect(&target).await;
-            drop(attempt);
-            match outcome {
-                Ok(mut conn) => {
-                    let n = target.links.connects.fetch_add(1, Ordering::Relaxed);
-                    target.health.mark_up();
-                    target.health.live.fetch_add(1, Ordering::Relaxed);
-                    target.health.connects.fetch_add(1, Ordering::Relaxed);
-                    conn.live = Some(LiveGuard(target.clone()));
-                    info!(
-                        "connected to {} ({}){}",
-                        target.backend,
-                        conn.summary(),
-                        if n > 0 { " [reconnect]" } else { "" }
-                    );
-                    Ok(TokioIo::new(conn))
-                }
-                Err(e) => {
-                    target.links.connect_failures.fetch_add(1, Ordering::Relaxed);
-                    target.health.mark_down();
-                    target.diag.record(e.clone(), false);
-                    target.log_failure(&e);
-                    Err(Box::new(e) as BoxError)
-                }
-            }
-        })
     }
 }
 
