@@ -1,7 +1,7 @@
 //! The report of `swtls check` for people.
 
 use super::report::{CertInfo, FileContent, Problem, Report, Step};
-use super::CHECK_NAME;
+use super::runner::CHECK_NAME;
 use std::fmt::Write as _;
 
 fn role_title(role: &str) -> &'static str {

@@ -4,19 +4,57 @@
 
 use super::describe::{describe_cert, describe_files};
 use super::report::{BackendReport, CertInfo, Handshake, Problem, Report, Setting, Step};
-use super::{CheckOptions, CHECK_NAME};
 use crate::backend::Backend;
+use crate::channel::Channel;
 use crate::config::{Config, KEYS};
 use crate::connect::{self, LinkStats, Target};
 use crate::error::{Error, Status};
+use crate::logging::LogLevel;
 use crate::tls::{self, ClientTls};
-use crate::Channel;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const KEEP_ALIVE: &str = "/skywalking.v3.ManagementService/keepAlive";
 
-pub(super) fn run_inner(opts: &CheckOptions) -> Report {
+/// The service and instance names of the keepAlive the check sends.
+pub const CHECK_NAME: &str = "swtls-check";
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// `key=value` settings applied in order after the environment.
+    pub sets: Vec<(String, String)>,
+    /// Load the `SW_AGENT_*` / `SWTLS_CA_DIR` environment variables first (as agents do).
+    pub use_env: bool,
+    /// Time allowed for each network step (connect, handshake, keepAlive).
+    pub timeout: Duration,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions { sets: Vec::new(), use_env: true, timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Runs the check. Library warnings logged meanwhile are captured into the report (the
+/// log sink is set to a collector for the duration, then restored to stderr).
+pub fn run(opts: &CheckOptions) -> Report {
+    let captured = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = captured.clone();
+    crate::logging::set_rust_sink(
+        Arc::new(move |_level, msg: &str| sink.lock().unwrap_or_else(|p| p.into_inner()).push(msg.to_string())),
+        LogLevel::Warn,
+    );
+    let mut report = run_inner(opts);
+    crate::logging::set_c_callback(None, std::ptr::null_mut(), LogLevel::Warn);
+    // The direct handshake and the channel each verify the server: each warning once.
+    let mut seen = std::collections::HashSet::new();
+    let logged = std::mem::take(&mut *captured.lock().unwrap_or_else(|p| p.into_inner()));
+    report.library_warnings = logged.into_iter().filter(|w| seen.insert(w.clone())).collect();
+    report
+}
+
+fn run_inner(opts: &CheckOptions) -> Report {
     let mut report = Report {
         // The same string as swtls_version().
         version: unsafe { std::ffi::CStr::from_ptr(crate::ffi::swtls_version()) }.to_string_lossy().into_owned(),
