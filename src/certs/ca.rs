@@ -2,7 +2,8 @@
 //! and client certificates (rcgen), and legacy X.509 v1 leaves (built by hand in DER).
 
 use super::files::{pem_encode, write_file};
-use super::{der, CertError as Error, KeyAlg, PrivateKey, DAY};
+use super::key::PrivateKey;
+use super::{der, CertError as Error, KeyAlg, DAY};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, PublicKeyData, SanType, SerialNumber, SigningKey,
@@ -301,6 +302,16 @@ impl Issued {
     pub fn write_cert_der(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         write_file(path.as_ref(), &self.cert_der)
     }
+}
+
+/// Several CA certificates in one PEM string (a CA bundle).
+pub fn ca_bundle_pem(cas: &[&Ca]) -> String {
+    cas.iter().map(|c| c.cert_pem()).collect()
+}
+
+/// Writes several CA certificates into one PEM file (a CA bundle).
+pub fn write_ca_bundle(path: impl AsRef<Path>, cas: &[&Ca]) -> Result<(), Error> {
+    write_file(path.as_ref(), ca_bundle_pem(cas).as_bytes())
 }
 
 fn ca_params(opts: &CertOptions, intermediate: bool) -> CertificateParams {

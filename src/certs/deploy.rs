@@ -1,8 +1,8 @@
 //! Certificate sets written to disk: the test layout ([`CertSet`]) and the deployment
 //! layout of `swtls certs` ([`write_deployment`]).
 
-use super::ca::{random_serial, san};
-use super::{Ca, CertError as Error, CertOptions, Issued, KeyAlg, KeyFormat, DAY};
+use super::ca::{random_serial, san, Ca, CertOptions, Issued};
+use super::{CertError as Error, KeyAlg, KeyFormat, DAY};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

@@ -1,19 +1,9 @@
 //! PEM encoding, and writing certificates and keys to files (keys readable by their owner
 //! only).
 
-use super::{Ca, CertError as Error};
+use super::CertError as Error;
 use std::fs;
 use std::path::Path;
-
-/// Several CA certificates in one PEM string (a CA bundle).
-pub fn ca_bundle_pem(cas: &[&Ca]) -> String {
-    cas.iter().map(|c| c.cert_pem()).collect()
-}
-
-/// Writes several CA certificates into one PEM file (a CA bundle).
-pub fn write_ca_bundle(path: impl AsRef<Path>, cas: &[&Ca]) -> Result<(), Error> {
-    write_file(path.as_ref(), ca_bundle_pem(cas).as_bytes())
-}
 
 /// Encodes DER as PEM with the given label (64-column base64, LF line ends).
 pub fn pem_encode(label: &str, der: &[u8]) -> String {

@@ -25,9 +25,10 @@ mod der;
 mod files;
 mod key;
 
-pub use ca::{Ca, CertOptions, Issued};
+pub use ca::{ca_bundle_pem, write_ca_bundle, Ca, CertOptions, Issued};
 pub use deploy::{write_deployment, CertSet, Deployment, DeploymentOptions, WrittenFile};
-pub use files::{ca_bundle_pem, pem_encode, write_ca_bundle};
+pub use der::{certificate_spki, certificate_version};
+pub use files::pem_encode;
 pub use key::PrivateKey;
 
 use rcgen::SignatureAlgorithm;
@@ -55,8 +56,6 @@ impl std::fmt::Display for CertError {
 }
 
 impl std::error::Error for CertError {}
-
-use CertError as Error;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -131,15 +130,4 @@ impl KeyFormat {
             KeyFormat::Sec1 => "EC PRIVATE KEY",
         }
     }
-}
-
-/// The X.509 version (1 or 3) of a DER certificate.
-pub fn certificate_version(cert_der: &[u8]) -> Result<u8, Error> {
-    der::certificate_version(cert_der)
-}
-
-/// The SubjectPublicKeyInfo (DER) of a DER certificate, read without judging the
-/// certificate (works for v1 certificates too).
-pub fn certificate_spki(cert_der: &[u8]) -> Result<Vec<u8>, Error> {
-    der::certificate_spki(cert_der)
 }
