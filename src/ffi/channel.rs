@@ -1,6 +1,7 @@
 //! `swtls_channel` and `swtls_stream`: connecting and calling.
 
-use super::{arg_bytes, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, swtls_config, to_c_bytes, to_handle};
+use super::config::swtls_config;
+use super::{arg_bytes, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, to_c_bytes, to_handle};
 use crate::call::CallOptions;
 use crate::channel::Channel;
 use crate::error::Status;

@@ -16,7 +16,6 @@ mod misc;
 mod reporter;
 
 pub use call::*;
-use channel::timeout;
 pub use channel::*;
 pub use config::*;
 pub use misc::*;

@@ -32,7 +32,6 @@ use bytes::Bytes;
 use std::ffi::CStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stream::JStream;
 
 const EXCEPTION_CLASS: &str = "org/apache/skywalking/swtls/SwtlsException";
 const STATS_CLASS: &str = "org/apache/skywalking/swtls/Stats";
@@ -369,22 +368,6 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelUnary<'l>(
         let request = arg_bytes(env, &request, "request")?;
         let response = channel.unary_blocking(&method, Bytes::from(request), timeout(timeout_ms)?)?;
         new_bytes(env, &response)
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelOpenStream<'l>(
-    mut env: JNIEnv<'l>,
-    _: JClass<'l>,
-    handle: jlong,
-    method: JString<'l>,
-    timeout_ms: jlong,
-) -> jlong {
-    entry(&mut env, "Channel.openStream", 0, |env| {
-        let channel = channel(handle)?;
-        let method = arg_string(env, &method, "method")?;
-        let stream = channel.open_stream(&method, timeout(timeout_ms)?)?;
-        Ok(JStream::into_handle(stream))
     })
 }
 
