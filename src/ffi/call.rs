@@ -134,7 +134,7 @@ pub unsafe extern "C" fn swtls_channel_unary_with(
         channel,
         method,
         (request, request_len),
-        || options_of(options, timeout_ms),
+        &|| options_of(options, timeout_ms),
         out_response,
         out_response_len,
     )
@@ -149,7 +149,7 @@ pub unsafe extern "C" fn swtls_channel_stream_open_with(
     options: *const swtls_call_options,
     out: *mut *mut swtls_stream,
 ) -> Status {
-    stream_open("swtls_channel_stream_open_with", channel, method, || options_of(options, timeout_ms), out)
+    stream_open("swtls_channel_stream_open_with", channel, method, &|| options_of(options, timeout_ms), out)
 }
 
 /// Cancels a stream from any thread, also while another thread is blocked in

@@ -55,7 +55,7 @@ pub(super) unsafe fn unary(
     channel: *const swtls_channel,
     method: *const c_char,
     (request, request_len): (*const u8, usize),
-    options: impl FnOnce() -> CallOptions,
+    options: &dyn Fn() -> CallOptions,
     out_response: *mut *mut u8,
     out_response_len: *mut usize,
 ) -> Status {
@@ -77,7 +77,7 @@ pub(super) unsafe fn stream_open(
     name: &str,
     channel: *const swtls_channel,
     method: *const c_char,
-    options: impl FnOnce() -> CallOptions,
+    options: &dyn Fn() -> CallOptions,
     out: *mut *mut swtls_stream,
 ) -> Status {
     guard(name, || {
@@ -150,7 +150,7 @@ pub unsafe extern "C" fn swtls_channel_unary(
         channel,
         method,
         (request, request_len),
-        || CallOptions::with_timeout(timeout(timeout_ms)),
+        &|| CallOptions::with_timeout(timeout(timeout_ms)),
         out_response,
         out_response_len,
     )
@@ -168,7 +168,7 @@ pub unsafe extern "C" fn swtls_channel_stream_open(
     timeout_ms: u32,
     out: *mut *mut swtls_stream,
 ) -> Status {
-    stream_open("swtls_channel_stream_open", channel, method, || CallOptions::with_timeout(timeout(timeout_ms)), out)
+    stream_open("swtls_channel_stream_open", channel, method, &|| CallOptions::with_timeout(timeout(timeout_ms)), out)
 }
 
 /// Sends one message (the bytes are copied). Waits only while the stream's small buffer
