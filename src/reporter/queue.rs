@@ -70,10 +70,13 @@ pub(super) struct State {
     /// The payload length of each queued message, in order; `bytes` is their sum.
     pub(super) items: VecDeque<usize>,
     pub(super) bytes: usize,
-    /// The queued messages in gRPC framing, one after the other (see `framed::put_frame`).
-    /// A stream's body takes its batch off the front without a copy; once those bytes are
-    /// written, the buffer is reused, so a report in steady state allocates nothing.
-    pub(super) staging: BytesMut,
+    /// The queued messages in gRPC framing, one after the other (see `framed::put_frame`),
+    /// in buffers of [`STAGING_CHUNK`] (or one message, if larger); a message never spans
+    /// two. A stream's body takes its batch off the front one without a copy.
+    pub(super) staging: VecDeque<BytesMut>,
+    /// An emptied buffer, used again for the next one once the bytes taken from it have
+    /// been written: in steady state two buffers take turns and a report allocates nothing.
+    pub(super) spare: Option<BytesMut>,
     /// Messages ever accepted into the queue; the n-th accepted has sequence number n.
     pub(super) accepted: u64,
     /// Messages taken by the open stream and not resolved yet.
@@ -95,7 +98,7 @@ pub(super) struct State {
 }
 
 pub(super) enum Next {
-    /// The next message, `len` framed bytes at the front of `staging`.
+    /// The next message: `len` framed bytes at the front of the first `staging` buffer.
     Message(usize),
     End,
     Wait,
@@ -110,6 +113,34 @@ impl State {
     /// method run one at a time, so they resolve in order).
     pub(super) fn resolved(&self) -> u64 {
         self.front() - self.in_flight
+    }
+
+    /// Makes room for `framed_len` more bytes at the end of the last staging buffer, or
+    /// starts a new one: the spare when the bytes taken from it have all been written
+    /// (`reserve` then reclaims it in place), else a new allocation.
+    fn buffer_for(&mut self, framed_len: usize) {
+        let size = framed_len.max(STAGING_CHUNK);
+        match self.staging.back_mut() {
+            Some(b) if b.capacity() - b.len() >= framed_len => return,
+            Some(b) if b.is_empty() => return b.reserve(size),
+            _ => {}
+        }
+        let buf = match self.spare.take() {
+            Some(mut spare) => {
+                spare.reserve(size);
+                spare
+            }
+            None => BytesMut::with_capacity(size),
+        };
+        self.staging.push_back(buf);
+    }
+
+    /// The staging buffer the next message is in (emptied ones before it become the spare).
+    pub(super) fn front_buffer(&mut self) -> &mut BytesMut {
+        while self.staging.len() > 1 && self.staging.front().is_some_and(|b| b.is_empty()) {
+            self.spare = self.staging.pop_front();
+        }
+        self.staging.front_mut().expect("a message is queued")
     }
 
     /// What the open stream's body does next.
@@ -162,7 +193,8 @@ impl MethodQueue {
             state: Mutex::new(State {
                 items: VecDeque::new(),
                 bytes: 0,
-                staging: BytesMut::new(),
+                staging: VecDeque::new(),
+                spare: None,
                 accepted: 0,
                 in_flight: 0,
                 stream: None,
@@ -234,15 +266,9 @@ impl MethodQueue {
             st.accepted += 1;
             st.items.push_back(len);
             let framed_len = framed::PREFIX + len;
-            if st.staging.capacity() == 0 {
-                st.staging = BytesMut::with_capacity(framed_len.max(STAGING_CHUNK));
-            } else {
-                // Moves what is queued to the front of the same buffer when the bytes taken
-                // from it have been written; allocates a new one (of the first one's size:
-                // `bytes` remembers it) only while they are not.
-                st.staging.reserve(framed_len);
-            }
-            framed::put_frame(&mut st.staging, message);
+            st.buffer_for(framed_len);
+            let buf = st.staging.back_mut().expect("buffer_for leaves a buffer");
+            framed::put_frame(buf, message);
             let (messages, bytes) = self.limits.wake_at();
             let wake = st.items.len() >= messages || st.bytes >= bytes;
             (if wake { st.body_waker.take() } else { None }, st.stream.is_none())
@@ -302,7 +328,8 @@ impl MethodQueue {
             st.body_waker = None;
             if st.items.is_empty() {
                 // Between streams with nothing queued: an idle channel keeps no buffer.
-                st.staging = BytesMut::new();
+                st.staging = VecDeque::new();
+                st.spare = None;
             }
             let n = std::mem::take(&mut st.in_flight);
             let end = st.front();
@@ -371,7 +398,8 @@ impl MethodQueue {
             let resolved = st.resolved();
             let dropped = st.items.len() as u64 + st.in_flight;
             st.items.clear();
-            st.staging = BytesMut::new();
+            st.staging = VecDeque::new();
+            st.spare = None;
             st.bytes = 0;
             st.in_flight = 0;
             st.stream = None;
