@@ -90,6 +90,11 @@ fn parse_backend(list: &str, entry: &str) -> Result<Backend> {
     Ok(Backend { host: host.to_string(), port: port as u16 })
 }
 
+/// The backends as the configuration lists them, `host:port,host:port` (for log messages).
+pub(crate) fn list(backends: &[Backend]) -> String {
+    backends.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,10 +4,31 @@
 //! grpc-java's `Channel`) need from a call: per-call metadata and cancellation.
 
 use crate::error::{Error, Result, Status};
+use bytes::Bytes;
+use http::uri::PathAndQuery;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, BinaryMetadataKey, BinaryMetadataValue, MetadataMap};
+
+/// Largest response accepted (DESIGN §4).
+pub const MAX_RESPONSE_BYTES: usize = 50 * 1024 * 1024;
+/// Validates a full gRPC method path such as `/skywalking.v3.ManagementService/keepAlive`.
+pub fn parse_method(method: &str) -> Result<PathAndQuery> {
+    let bad = || {
+        Error::new(
+            Status::InvalidMethod,
+            format!("method '{method}' is not a full gRPC path of the form /package.Service/Method (e.g. /skywalking.v3.ManagementService/keepAlive)"),
+        )
+    };
+    let rest = method.strip_prefix('/').ok_or_else(bad)?;
+    let (service, name) = rest.split_once('/').ok_or_else(bad)?;
+    let ok_part = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !ok_part(service) || !ok_part(name) {
+        return Err(bad());
+    }
+    PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(method.as_bytes())).map_err(|_| bad())
+}
 
 /// One request metadata entry, checked when it is added.
 #[derive(Debug, Clone)]

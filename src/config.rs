@@ -244,7 +244,8 @@ pub fn is_secret_key(key: &str) -> bool {
 }
 
 impl Config {
-    /// Sets one key. Unknown keys and values that do not parse are errors naming them.
+    /// Sets one key. Unknown keys and values that do not parse are errors naming them; the
+    /// configuration is unchanged then.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
         match key {
             "collector.backend_service" => self.backends = parse_backends(value)?,
@@ -285,8 +286,11 @@ impl Config {
     }
 
     /// Applies every environment variable of the key table that is set, in table order,
-    /// through `lookup` (so tests need not touch the process environment).
+    /// through `lookup` (so tests need not touch the process environment). All or nothing:
+    /// the variables are applied to a copy, which replaces this configuration only when
+    /// every one of them was good.
     pub fn load_env_with(&mut self, lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<()> {
+        let mut next = self.clone();
         for key in KEYS {
             let Some(raw) = lookup(key.env) else { continue };
             let value = raw.into_string().map_err(|_| {
@@ -295,11 +299,12 @@ impl Config {
                     format!("environment variable {} ({}) is not valid UTF-8", key.env, key.name),
                 )
             })?;
-            self.set(key.name, &value).map_err(|e| Error {
+            next.set(key.name, &value).map_err(|e| Error {
                 status: e.status,
                 message: format!("environment variable {}: {}", key.env, e.message),
             })?;
         }
+        *self = next;
         Ok(())
     }
 
@@ -422,8 +427,10 @@ mod tests {
         assert_eq!(c.ca_dir, PathBuf::from("/etc/sw/ca"));
         assert_eq!(c.report_queue_messages, 300);
 
-        let bad: HashMap<&str, &str> = [("SW_AGENT_FORCE_TLS", "maybe")].into();
+        let bad: HashMap<&str, &str> =
+            [("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "other:1"), ("SW_AGENT_FORCE_TLS", "maybe")].into();
         let e = c.load_env_with(|n| bad.get(n).map(|v| v.into())).unwrap_err();
         assert!(e.message.contains("SW_AGENT_FORCE_TLS") && e.message.contains("'maybe'"), "{}", e.message);
+        assert_eq!(c.backends[0].host, "oap", "a failed load leaves the configuration unchanged");
     }
 }

@@ -203,6 +203,11 @@ impl Status {
         ]
     };
 
+    /// The status numbered `code`, or `None` for a number that is not a status.
+    pub fn from_code(code: u32) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| *s as u32 == code)
+    }
+
     /// The status for a gRPC code received from a server.
     pub fn from_grpc(code: tonic::Code) -> Status {
         use tonic::Code as C;
@@ -250,6 +255,11 @@ pub struct Error {
 impl Error {
     pub fn new(status: Status, message: impl Into<String>) -> Self {
         Error { status, message: message.into() }
+    }
+
+    /// What a call on a closed channel returns.
+    pub(crate) fn channel_closed() -> Error {
+        Error::new(Status::Closed, "the channel is closed (swtls_channel_close was called); make a new channel")
     }
 }
 

@@ -7,6 +7,7 @@
 mod logging;
 
 pub mod backend;
+mod boundary;
 pub mod call;
 #[cfg(feature = "certs")]
 pub mod certs;
@@ -21,17 +22,22 @@ pub mod ffi;
 mod framed;
 #[cfg(feature = "jni")]
 mod jni;
+mod pool;
+mod random;
 pub mod reporter;
 pub mod runtime;
+pub mod stats;
+pub mod stream;
 #[cfg(feature = "test-hooks")]
 pub mod testing;
 pub mod tls;
 
 pub use backend::Backend;
-pub use call::{CallOptions, CancelToken, Connectivity, Metadata};
-pub use channel::{Channel, ClientStream, Readiness, StreamCanceller, StreamReadiness, MAX_RESPONSE_BYTES};
+pub use call::{CallOptions, CancelToken, Connectivity, Metadata, MAX_RESPONSE_BYTES};
+pub use channel::Channel;
 pub use config::Config;
 pub use error::{Error, Result, Status};
 pub use logging::{set_rust_sink, LogLevel};
-pub use reporter::Stats;
+pub use stats::Stats;
+pub use stream::{ClientStream, Readiness, StreamCanceller, StreamReadiness};
 pub use tls::TlsMode;

@@ -146,13 +146,14 @@ pub(crate) fn certificate_subject(cert_der: &[u8]) -> Result<Vec<u8>, Error> {
     tbs_field(cert_der, 4, "subject")
 }
 
-/// Returns the raw DER of the SubjectPublicKeyInfo of a certificate.
-pub(crate) fn certificate_spki(cert_der: &[u8]) -> Result<Vec<u8>, Error> {
+/// The SubjectPublicKeyInfo (DER) of a DER certificate, read without judging the
+/// certificate (works for v1 certificates too).
+pub fn certificate_spki(cert_der: &[u8]) -> Result<Vec<u8>, Error> {
     tbs_field(cert_der, 5, "subjectPublicKeyInfo")
 }
 
-/// Returns the X.509 version number (1 or 3, as written: 0-based + 1) of a certificate.
-pub(crate) fn certificate_version(cert_der: &[u8]) -> Result<u8, Error> {
+/// The X.509 version (1 or 3) of a DER certificate (as written: 0-based + 1).
+pub fn certificate_version(cert_der: &[u8]) -> Result<u8, Error> {
     let cert = read_single(cert_der, TAG_SEQUENCE)?;
     let parts = children(cert.content)?;
     let tbs = parts.first().ok_or_else(|| Error::new("malformed certificate"))?;

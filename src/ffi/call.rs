@@ -2,11 +2,10 @@
 //! bindings need from a call beyond its bytes (request metadata, cancellation), the calls
 //! that take them, a stream's cancellation and a channel's connectivity.
 
-use super::channel::{swtls_channel, swtls_stream, timeout};
-use super::{arg_bytes, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, to_c_bytes, to_handle};
+use super::channel::{stream_open, swtls_channel, swtls_stream, timeout, unary};
+use super::{arg_bytes, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, to_handle};
 use crate::call::{CallOptions, CancelToken, Connectivity};
 use crate::error::Status;
-use bytes::Bytes;
 use std::ffi::c_char;
 use std::sync::Mutex;
 
@@ -135,36 +134,10 @@ pub unsafe extern "C" fn swtls_channel_unary_with(
         channel,
         method,
         (request, request_len),
-        timeout_ms,
-        options,
+        &|| options_of(options, timeout_ms),
         out_response,
         out_response_len,
     )
-}
-
-/// The one unary call behind `swtls_channel_unary` and `swtls_channel_unary_with`.
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn unary(
-    name: &str,
-    channel: *const swtls_channel,
-    method: *const c_char,
-    (request, request_len): (*const u8, usize),
-    timeout_ms: u32,
-    options: *const swtls_call_options,
-    out_response: *mut *mut u8,
-    out_response_len: *mut usize,
-) -> Status {
-    guard(name, || {
-        let channel = arg_ref(channel, "channel")?;
-        let method = arg_str(method, "method")?;
-        let request = arg_bytes(request, request_len, "request")?;
-        let out_response = arg_out(out_response, "out_response")?;
-        let out_response_len = arg_out(out_response_len, "out_response_len")?;
-        let options = options_of(options, timeout_ms);
-        let response = channel.inner.unary_blocking_with(method, Bytes::copy_from_slice(request), &options)?;
-        to_c_bytes(&response, out_response, out_response_len);
-        Ok(())
-    })
 }
 
 /// `swtls_channel_stream_open` with call options (`options` may be NULL: none).
@@ -176,26 +149,7 @@ pub unsafe extern "C" fn swtls_channel_stream_open_with(
     options: *const swtls_call_options,
     out: *mut *mut swtls_stream,
 ) -> Status {
-    stream_open("swtls_channel_stream_open_with", channel, method, timeout_ms, options, out)
-}
-
-/// The one stream opening behind `swtls_channel_stream_open` and `..._open_with`.
-pub(super) unsafe fn stream_open(
-    name: &str,
-    channel: *const swtls_channel,
-    method: *const c_char,
-    timeout_ms: u32,
-    options: *const swtls_call_options,
-    out: *mut *mut swtls_stream,
-) -> Status {
-    guard(name, || {
-        let channel = arg_ref(channel, "channel")?;
-        let method = arg_str(method, "method")?;
-        let out = arg_out(out, "out")?;
-        let stream = channel.inner.open_stream_with(method, &options_of(options, timeout_ms))?;
-        out.write(to_handle(swtls_stream::new(stream)));
-        Ok(())
-    })
+    stream_open("swtls_channel_stream_open_with", channel, method, &|| options_of(options, timeout_ms), out)
 }
 
 /// Cancels a stream from any thread, also while another thread is blocked in

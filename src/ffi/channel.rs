@@ -1,9 +1,13 @@
 //! `swtls_channel` and `swtls_stream`: connecting and calling.
 
-use super::{arg_bytes, arg_out, arg_ref, free_handle, guard, guard_or, swtls_config, to_c_bytes, to_handle};
-use crate::channel::{Channel, ClientStream, StreamCanceller};
+use super::config::swtls_config;
+use super::{arg_bytes, arg_out, arg_ref, arg_str, free_handle, guard, guard_or, to_c_bytes, to_handle};
+use crate::call::CallOptions;
+use crate::channel::Channel;
 use crate::error::Status;
+use crate::stream::{ClientStream, StreamCanceller};
 use crate::tls::TlsMode;
+use bytes::Bytes;
 use std::ffi::{c_char, CString};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -42,6 +46,48 @@ impl swtls_stream {
 
 pub(super) fn timeout(ms: u32) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms as u64))
+}
+
+/// The one unary call behind `swtls_channel_unary` and `swtls_channel_unary_with`: `options`
+/// gives the call's options once the arguments are checked.
+pub(super) unsafe fn unary(
+    name: &str,
+    channel: *const swtls_channel,
+    method: *const c_char,
+    (request, request_len): (*const u8, usize),
+    options: &dyn Fn() -> CallOptions,
+    out_response: *mut *mut u8,
+    out_response_len: *mut usize,
+) -> Status {
+    guard(name, || {
+        let channel = arg_ref(channel, "channel")?;
+        let method = arg_str(method, "method")?;
+        let request = arg_bytes(request, request_len, "request")?;
+        let out_response = arg_out(out_response, "out_response")?;
+        let out_response_len = arg_out(out_response_len, "out_response_len")?;
+        let options = options();
+        let response = channel.inner.unary_blocking_with(method, Bytes::copy_from_slice(request), &options)?;
+        to_c_bytes(&response, out_response, out_response_len);
+        Ok(())
+    })
+}
+
+/// The one stream opening behind `swtls_channel_stream_open` and `..._open_with`.
+pub(super) unsafe fn stream_open(
+    name: &str,
+    channel: *const swtls_channel,
+    method: *const c_char,
+    options: &dyn Fn() -> CallOptions,
+    out: *mut *mut swtls_stream,
+) -> Status {
+    guard(name, || {
+        let channel = arg_ref(channel, "channel")?;
+        let method = arg_str(method, "method")?;
+        let out = arg_out(out, "out")?;
+        let stream = channel.inner.open_stream_with(method, &options())?;
+        out.write(to_handle(swtls_stream::new(stream)));
+        Ok(())
+    })
 }
 
 /// Builds a channel from a configuration: decides the TLS mode, reads and checks every
@@ -99,13 +145,12 @@ pub unsafe extern "C" fn swtls_channel_unary(
     out_response: *mut *mut u8,
     out_response_len: *mut usize,
 ) -> Status {
-    super::call::unary(
+    unary(
         "swtls_channel_unary",
         channel,
         method,
         (request, request_len),
-        timeout_ms,
-        std::ptr::null(),
+        &|| CallOptions::with_timeout(timeout(timeout_ms)),
         out_response,
         out_response_len,
     )
@@ -123,7 +168,7 @@ pub unsafe extern "C" fn swtls_channel_stream_open(
     timeout_ms: u32,
     out: *mut *mut swtls_stream,
 ) -> Status {
-    super::call::stream_open("swtls_channel_stream_open", channel, method, timeout_ms, std::ptr::null(), out)
+    stream_open("swtls_channel_stream_open", channel, method, &|| CallOptions::with_timeout(timeout(timeout_ms)), out)
 }
 
 /// Sends one message (the bytes are copied). Waits only while the stream's small buffer

@@ -46,11 +46,7 @@ pub unsafe extern "C" fn swtls_config_set(
         let config = arg_ref(config, "config")?;
         let key = arg_str(key, "key")?;
         let value = arg_str(value, "value")?;
-        let mut c = config.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = c.clone();
-        next.set(key, value)?;
-        *c = next;
-        Ok(())
+        config.inner.lock().unwrap_or_else(|p| p.into_inner()).set(key, value)
     })
 }
 
@@ -61,11 +57,7 @@ pub unsafe extern "C" fn swtls_config_set(
 pub unsafe extern "C" fn swtls_config_load_env(config: *const swtls_config) -> Status {
     guard("swtls_config_load_env", || {
         let config = arg_ref(config, "config")?;
-        let mut c = config.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = c.clone();
-        next.load_env()?;
-        *c = next;
-        Ok(())
+        config.inner.lock().unwrap_or_else(|p| p.into_inner()).load_env()
     })
 }
 

@@ -76,18 +76,15 @@ pub extern "C" fn swtls_version_number() -> u32 {
 /// number that is not a status. The string is static: never free it.
 #[no_mangle]
 pub extern "C" fn swtls_status_name(status: u32) -> *const c_char {
-    guard_or(c"UNRECOGNIZED".as_ptr(), || {
-        for s in Status::ALL {
-            if s as u32 == status {
-                return STATUS_NAMES[Status::ALL.iter().position(|x| *x == s).unwrap_or(0)].as_ptr() as *const c_char;
-            }
-        }
-        c"UNRECOGNIZED".as_ptr()
+    guard_or(c"UNRECOGNIZED".as_ptr(), || match Status::from_code(status) {
+        Some(s) => STATUS_NAMES.iter().find(|(x, _)| *x == s).map_or(c"UNRECOGNIZED".as_ptr(), |(_, n)| n.as_ptr()),
+        None => c"UNRECOGNIZED".as_ptr(),
     })
 }
 
-static STATUS_NAMES: std::sync::LazyLock<Vec<std::ffi::CString>> = std::sync::LazyLock::new(|| {
-    Status::ALL.iter().map(|s| std::ffi::CString::new(s.name()).unwrap_or_default()).collect()
+/// Every status with its name as a C string.
+static STATUS_NAMES: std::sync::LazyLock<Vec<(Status, std::ffi::CString)>> = std::sync::LazyLock::new(|| {
+    Status::ALL.iter().map(|s| (*s, std::ffi::CString::new(s.name()).unwrap_or_default())).collect()
 });
 
 /// The message of the last failed swtls call on the calling thread: it names the file, key,

@@ -16,12 +16,12 @@ mod misc;
 mod reporter;
 
 pub use call::*;
-use channel::timeout;
 pub use channel::*;
 pub use config::*;
 pub use misc::*;
 pub use reporter::*;
 
+use crate::boundary;
 use crate::error::{Error, Result, Status};
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
@@ -55,50 +55,13 @@ pub(crate) fn last_error_ptr() -> *const c_char {
         .unwrap_or(LAST_ERROR_UNAVAILABLE.as_ptr())
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".into()
-    }
-}
-
-/// Drops a panic payload inside the boundary too (its `Drop` could panic); a payload of
-/// that second panic is leaked rather than dropped.
-fn discard(payload: Box<dyn std::any::Any + Send>) {
-    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        std::mem::forget(again);
-    }
-}
-
-/// The panic boundary for fallible entry points: runs `f`, records the message of any error,
-/// and turns a panic into `SWTLS_STATUS_PANIC`. Everything it does (running `f`, recording
-/// the message, dropping the error or the panic payload) happens inside `catch_unwind`.
+/// The panic boundary for fallible entry points ([`crate::boundary::run`]): the message of
+/// an error (or of a panic, as `SWTLS_STATUS_PANIC`) is recorded for `swtls_last_error`,
+/// and its status returned.
 pub(crate) fn guard(name: &str, f: impl FnOnce() -> Result<()>) -> Status {
-    let outcome = catch_unwind(AssertUnwindSafe(|| match f() {
+    match boundary::run(name, &mut (), |_| f(), |_, e| set_last_error(&e.message)) {
         Ok(()) => Status::Ok,
-        Err(e) => {
-            set_last_error(&e.message);
-            e.status
-        }
-    }));
-    match outcome {
-        Ok(status) => status,
-        Err(payload) => {
-            let recorded = catch_unwind(AssertUnwindSafe(|| {
-                set_last_error(&format!(
-                    "{name}: internal panic (a bug in swtls, please report it): {}",
-                    panic_message(&*payload)
-                ));
-            }));
-            if let Err(again) = recorded {
-                std::mem::forget(again);
-            }
-            discard(payload);
-            Status::Panic
-        }
+        Err(status) => status,
     }
 }
 
@@ -107,7 +70,7 @@ pub(crate) fn guard_or<T: Copy>(fallback: T, f: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(value) => value,
         Err(payload) => {
-            discard(payload);
+            boundary::discard(payload);
             fallback
         }
     }

@@ -1,8 +1,9 @@
 //! The reporter: `swtls_report`, flush, close and the counters.
 
-use super::{arg_bytes, arg_out, arg_ref, arg_str, guard, swtls_channel, timeout};
+use super::channel::{swtls_channel, timeout};
+use super::{arg_bytes, arg_out, arg_ref, arg_str, guard};
 use crate::error::Status;
-use crate::reporter::Stats;
+use crate::stats::Stats;
 use crate::tls::TlsMode;
 use std::ffi::c_char;
 

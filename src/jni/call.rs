@@ -2,7 +2,8 @@
 //! and `Cancellation`): calls with request metadata and a cancellation flag, and the
 //! channel's connectivity. What grpc-java's `Channel` interface needs from a call.
 
-use super::{arg_bytes, arg_string, channel, closed, entry, jni_error, new_bytes, null, timeout, JStream};
+use super::stream::JStream;
+use super::{arg_bytes, arg_string, channel, closed, entry, jni_error, new_bytes, null, timeout};
 use crate::call::{CallOptions, CancelToken, Metadata};
 use crate::error::{Error, Result, Status};
 use ::jni::objects::{JByteArray, JClass, JObjectArray, JString};

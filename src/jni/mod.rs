@@ -3,8 +3,9 @@
 //!
 //! Like the C API in [`crate::ffi`], this layer only converts and delegates: Java strings,
 //! byte arrays and `long` handles become Rust values, the core API does the work, and an
-//! error becomes a `SwtlsException` carrying the status code, its name and the message.
-//! Every entry point runs inside [`crate::ffi::guard`], so no panic crosses into the JVM.
+//! error becomes a `SwtlsException` built from it: the status code, its name and the
+//! message. Every entry point runs inside the boundary the C API uses too
+//! ([`crate::boundary::run`]), so no panic crosses into the JVM.
 //!
 //! Handles: a channel is a `Box<Channel>`, a stream a `Box<JStream>` (`stream`) and a
 //! cancellation flag a `Box<CancelToken>` (`call`), whose address the Java object keeps
@@ -19,10 +20,10 @@
 mod call;
 mod stream;
 
+use crate::boundary;
 use crate::channel::Channel;
 use crate::config::Config;
 use crate::error::{Error, Result, Status};
-use crate::ffi::{guard, last_error_ptr};
 use crate::logging::{self, LogLevel};
 use ::jni::objects::{GlobalRef, JByteArray, JClass, JObject, JObjectArray, JString, JThrowable, JValue};
 use ::jni::sys::{jbyteArray, jint, jlong, jobject, jobjectArray, jstring};
@@ -31,39 +32,24 @@ use bytes::Bytes;
 use std::ffi::CStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stream::JStream;
 
 const EXCEPTION_CLASS: &str = "org/apache/skywalking/swtls/SwtlsException";
 const STATS_CLASS: &str = "org/apache/skywalking/swtls/Stats";
 
-/// Runs one entry point: `f` inside the panic guard; on error (or panic) throws a
-/// `SwtlsException` unless a Java exception is already pending, and returns `fallback`.
+/// Runs one entry point inside the boundary ([`crate::boundary::run`]): on an error (or a
+/// panic) throws a `SwtlsException` built from it, unless a Java exception is already
+/// pending, and returns `fallback`.
 fn entry<'l, T>(env: &mut JNIEnv<'l>, name: &str, fallback: T, f: impl FnOnce(&mut JNIEnv<'l>) -> Result<T>) -> T {
-    let mut out = None;
-    let status = guard(name, || {
-        out = Some(f(env)?);
-        Ok(())
-    });
-    match out {
-        Some(value) if status == Status::Ok => value,
-        _ => {
-            // Throwing runs inside the boundary too; a panic there leaves no exception.
-            let _ = guard(name, || {
-                // SAFETY: the guard just recorded the message on this thread (or, if the
-                // thread's storage is gone, this is a static string).
-                let message = unsafe { CStr::from_ptr(last_error_ptr()) }.to_string_lossy().into_owned();
-                throw(env, status, &message);
-                Ok(())
-            });
-            fallback
-        }
-    }
+    boundary::run(name, env, f, |env, e| throw(env, e.status, &e.message)).unwrap_or(fallback)
 }
 
 fn throw(env: &mut JNIEnv, status: Status, message: &str) {
     if env.exception_check().unwrap_or(true) {
         return; // a Java exception (e.g. OutOfMemoryError) is already on its way
     }
+    // A NUL in the message (say, from a method name) shows as '?', as in the C API's
+    // swtls_last_error.
+    let message = &message.replace('\0', "?");
     let exception = (|| -> ::jni::errors::Result<JObject> {
         let name = env.new_string(status.name())?;
         let text = env.new_string(message)?;
@@ -265,7 +251,7 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_statusName<'l>(
     status: jint,
 ) -> jstring {
     entry(&mut env, "Native.statusName", std::ptr::null_mut(), |env| {
-        let name = Status::ALL.iter().find(|s| **s as jint == status).map_or("UNRECOGNIZED", |s| s.name());
+        let name = u32::try_from(status).ok().and_then(Status::from_code).map_or("UNRECOGNIZED", Status::name);
         new_string(env, name)
     })
 }
@@ -382,22 +368,6 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelUnary<'l>(
         let request = arg_bytes(env, &request, "request")?;
         let response = channel.unary_blocking(&method, Bytes::from(request), timeout(timeout_ms)?)?;
         new_bytes(env, &response)
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelOpenStream<'l>(
-    mut env: JNIEnv<'l>,
-    _: JClass<'l>,
-    handle: jlong,
-    method: JString<'l>,
-    timeout_ms: jlong,
-) -> jlong {
-    entry(&mut env, "Channel.openStream", 0, |env| {
-        let channel = channel(handle)?;
-        let method = arg_string(env, &method, "method")?;
-        let stream = channel.open_stream(&method, timeout(timeout_ms)?)?;
-        Ok(JStream::into_handle(stream))
     })
 }
 

@@ -1,5 +1,6 @@
 //! Turning TLS and transport failures into errors that say, in plain words, what went wrong
-//! and how to fix it.
+//! and how to fix it: a rustls error ([`classify_tls_error`]), and a connection that failed or
+//! closed, told by the first bytes the server sent ([`connection_failure`]).
 
 use crate::error::{Error, Status};
 use rustls::{AlertDescription, CertificateError};
@@ -190,6 +191,95 @@ pub fn describe_peer_bytes(first: &[u8]) -> &'static str {
 /// True when bytes look like the start of a TLS record.
 pub fn looks_like_tls(first: &[u8]) -> bool {
     first.len() >= 2 && (0x14..=0x17).contains(&first[0]) && first[1] == 0x03
+}
+
+/// Explains an I/O failure (or an end of stream, `err == None`) on a connection to a
+/// backend, given the first bytes the server sent: which side spoke what. `tls` says
+/// whether this side speaks TLS, `plaintext_reason` why it does not; `ctx.asked_without_cert`
+/// whether, before any HTTP/2 data arrived, the server had asked for a client certificate
+/// that we lack.
+pub fn connection_failure(
+    ctx: &HandshakeContext,
+    tls: bool,
+    plaintext_reason: &str,
+    err: Option<&std::io::Error>,
+    first: &[u8],
+) -> Error {
+    let b = &ctx.backend;
+    if tls && !first.is_empty() && !looks_like_tls(first) {
+        return Error::new(
+            Status::ServerNotTls,
+            format!(
+                "{b} answered the TLS handshake with {}: the backend port speaks plaintext gRPC while this \
+                 agent uses TLS (trusting {}). Enable TLS on the backend, or remove ca.crt and set \
+                 agent.force_tls=false if the link is meant to be plaintext",
+                describe_peer_bytes(first),
+                ctx.trust
+            ),
+        );
+    }
+    if let Some(tls_err) = err.and_then(|e| e.get_ref()).and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        return classify_tls_error(tls_err, ctx);
+    }
+    if tls && ctx.asked_without_cert {
+        // The server asked for a client certificate, got none, and dropped the
+        // connection (often seen first as a failed write).
+        return classify_tls_error(&rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired), ctx);
+    }
+    if !tls && looks_like_tls(first) {
+        return Error::new(
+            Status::ServerRequiresTls,
+            format!(
+                "{b} answered with TLS records: the backend expects TLS but this agent speaks plaintext ({}). \
+                 Put the CA that signed the backend's certificate in ca.crt, or set agent.force_tls=true",
+                plaintext_reason
+            ),
+        );
+    }
+    let what = match err {
+        Some(e) => e.to_string(),
+        None => "the server closed the connection".to_string(),
+    };
+    if first.is_empty() {
+        if tls {
+            return Error::new(
+                Status::TlsHandshakeFailed,
+                format!(
+                    "{b}: {what} during the TLS handshake before sending anything; the port may not speak \
+                     TLS, or the server refused this client"
+                ),
+            );
+        }
+        return Error::new(
+            Status::Unavailable,
+            format!(
+                "{b}: {what} before answering in HTTP/2; if the backend uses TLS, put its CA in ca.crt \
+                 or set agent.force_tls=true ({})",
+                plaintext_reason
+            ),
+        );
+    }
+    Error::new(Status::Unavailable, format!("connection to {b} failed: {what}"))
+}
+
+/// A server that closed the connection right after the TLS handshake, without an alert,
+/// while this side presented a client certificate.
+pub fn closed_after_handshake(backend: impl std::fmt::Display) -> Error {
+    Error::new(
+        Status::TlsClientCertRejected,
+        format!(
+            "{backend} closed the connection right after the TLS handshake without a word: it most likely \
+             rejected the client certificate (check that the backend trusts the CA that issued client.crt)"
+        ),
+    )
+}
+
+/// A server that did not agree to HTTP/2 in the TLS handshake.
+pub fn not_h2(backend: impl std::fmt::Display) -> Error {
+    Error::new(
+        Status::TlsHandshakeFailed,
+        format!("{backend} did not agree to HTTP/2 (ALPN h2) in the TLS handshake, so it is not a gRPC endpoint"),
+    )
 }
 
 #[cfg(test)]

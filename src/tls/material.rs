@@ -10,9 +10,10 @@
 //! - The lock guards only the swap of an `Arc`; nothing is logged while it is held, so a
 //!   host's log callback never runs under it.
 
+use super::diagnose::format_unix;
 use super::files::{parse_certs, parse_private_key, read_file};
 use super::plan::{TlsPlan, CA_KEY, CERT_KEY, KEY_KEY};
-use super::{format_unix, provider, verify, ClientAuth, Trust};
+use super::{provider, verify, ClientAuth, Trust};
 use crate::error::{Error, Result, Status};
 use crate::runtime;
 use rustls::client::Resumption;

@@ -9,7 +9,10 @@ mod material;
 mod plan;
 mod verify;
 
-pub use diagnose::{classify_tls_error, describe_peer_bytes, format_unix, looks_like_tls, HandshakeContext};
+pub use diagnose::{
+    classify_tls_error, closed_after_handshake, connection_failure, describe_peer_bytes, format_unix, looks_like_tls,
+    not_h2, HandshakeContext,
+};
 pub use files::{load_certs, load_private_key, parse_certs, parse_private_key, read_file};
 pub use material::ClientTls;
 pub use plan::{plaintext_token_warning, plan, TlsPlan};
@@ -73,16 +76,21 @@ pub fn provider() -> Arc<CryptoProvider> {
 #[derive(Debug)]
 pub struct ClientAuth {
     key: Option<Arc<CertifiedKey>>,
-    asked_without_cert: AtomicBool,
+    /// The server requested a client certificate.
+    asked: AtomicBool,
 }
 
 impl ClientAuth {
     pub fn new(key: Option<Arc<CertifiedKey>>) -> Self {
-        ClientAuth { key, asked_without_cert: AtomicBool::new(false) }
+        ClientAuth { key, asked: AtomicBool::new(false) }
+    }
+    /// True when the server requested a client certificate.
+    pub fn asked(&self) -> bool {
+        self.asked.load(Ordering::Relaxed)
     }
     /// True when a server requested a client certificate and none was configured.
     pub fn asked_without_cert(&self) -> bool {
-        self.asked_without_cert.load(Ordering::Relaxed)
+        self.key.is_none() && self.asked()
     }
     pub fn has_cert(&self) -> bool {
         self.key.is_some()
@@ -91,9 +99,7 @@ impl ClientAuth {
 
 impl ResolvesClientCert for ClientAuth {
     fn resolve(&self, _issuers: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
-        if self.key.is_none() {
-            self.asked_without_cert.store(true, Ordering::Relaxed);
-        }
+        self.asked.store(true, Ordering::Relaxed);
         self.key.clone()
     }
     fn has_certs(&self) -> bool {

@@ -5,7 +5,8 @@
 //! only apply when trust comes from a configured CA file. On every path, a server
 //! certificate with the public key of the configured client certificate is refused.
 
-use super::{der, legacy, TlsPlan, Trust};
+use super::plan::TlsPlan;
+use super::{der, legacy, Trust};
 use crate::error::{Error, Result, Status};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
