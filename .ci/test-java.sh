@@ -38,10 +38,17 @@ cargo build --features cli --bin swtls
 cargo build --release -p swtls-collector
 
 step "java: mvn verify (bindings/java, bindings/java-grpc: io.grpc.Channel on swtls with grpc-java stubs, bindings/skywalking-java-plugin: the real agent on swtls)"
-(cd bindings && mvn -B -ntp verify)
 # The Maven version is the crate's (make dist-java checks it): the jar of this build, not
 # one an older version left in target/.
 VERSION=$(awk -F'"' '/^\[/ { p = ($0 == "[package]") } p && /^version *=/ { print $2; exit }' Cargo.toml)
+# The agent's end-to-end test runs the plugin jar that `make dist` ships (its portable
+# library) when there is one, else the one this build packages.
+e2e_plugin=()
+if [ -f "target/dist/swtls-skywalking-java-plugin-$VERSION.jar" ]; then
+    e2e_plugin=("-De2e.plugin.jar=$ROOT/target/dist/swtls-skywalking-java-plugin-$VERSION.jar")
+    echo "the agent's end-to-end test runs the plugin of make dist: ${e2e_plugin[0]#*=}"
+fi
+(cd bindings && mvn -B -ntp verify "${e2e_plugin[@]}")
 JAR=bindings/java/target/swtls-$VERSION.jar
 PLUGIN=bindings/skywalking-java-plugin/target/swtls-skywalking-java-plugin-$VERSION.jar
 for built in "$JAR" "bindings/java-grpc/target/swtls-grpc-$VERSION.jar" "$PLUGIN"; do
