@@ -31,6 +31,18 @@ func benchChannel(b *testing.B) (*Channel, *server) {
 	return ch, srv
 }
 
+// warmReporter reports n messages and flushes them: the reporter's stream is open and warm.
+func warmReporter(b *testing.B, ch *Channel, msg []byte, n int) {
+	for i := 0; i < n; i++ {
+		if err := ch.Report(collectMethod, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := ch.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}
+
 func reportPercentiles(b *testing.B, ns []int64) {
 	slices.Sort(ns)
 	at := func(p float64) float64 { return float64(ns[int(p*float64(len(ns)-1))]) }
@@ -43,14 +55,7 @@ func reportPercentiles(b *testing.B, ns []int64) {
 func BenchmarkReport(b *testing.B) {
 	ch, srv := benchChannel(b)
 	msg := make([]byte, 1024)
-	for i := 0; i < 1000; i++ { // warm the reporter's stream
-		if err := ch.Report(collectMethod, msg); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := ch.Flush(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	warmReporter(b, ch, msg, 1000)
 	before := srv.received.Load()
 	ns := make([]int64, b.N)
 	b.ResetTimer()
@@ -163,14 +168,7 @@ func BenchmarkReportPaced(b *testing.B) {
 	}
 	ch, _ := benchChannel(b)
 	msg := make([]byte, 1024)
-	for i := 0; i < 2000; i++ { // warm the reporter's stream
-		if err := ch.Report(collectMethod, msg); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := ch.Flush(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	warmReporter(b, ch, msg, 2000)
 	ns := make([]int64, b.N)
 	b.ResetTimer()
 	start := time.Now()
