@@ -8,8 +8,6 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, PublicKeyData, SanType, SerialNumber, SigningKey,
 };
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -113,7 +111,7 @@ impl Ca {
     pub fn with_options(opts: &CertOptions) -> Result<Ca, Error> {
         let key = PrivateKey::generate(opts.key_alg)?;
         let kp = key.key_pair()?;
-        let params = ca_params(opts, false);
+        let params = ca_params(opts, false)?;
         let cert =
             params.self_signed(&kp).map_err(|e| Error::new(format!("self-signing CA '{}': {e}", opts.common_name)))?;
         Ok(Ca { params, key, cert_der: cert.der().to_vec(), ancestors: Vec::new(), is_root: true })
@@ -130,7 +128,7 @@ impl Ca {
     pub fn intermediate_with(&self, opts: &CertOptions) -> Result<Ca, Error> {
         let key = PrivateKey::generate(opts.key_alg)?;
         let kp = key.key_pair()?;
-        let params = ca_params(opts, true);
+        let params = ca_params(opts, true)?;
         let issuer = self.issuer()?;
         let cert = params
             .signed_by(&kp, &issuer)
@@ -168,7 +166,7 @@ impl Ca {
         let kp = key.key_pair()?;
         let issuer_name = der::certificate_subject(&self.cert_der)?;
         let sig_alg = self.key.alg.signature_algorithm_der();
-        let serial = der::positive_integer(&random_serial());
+        let serial = der::positive_integer(&random_serial()?);
         let validity = der::constructed(der::TAG_SEQUENCE, &[&der_time(opts.not_before), &der_time(opts.not_after)]);
         let subject = name_with_cn(&opts.common_name);
         let spki = kp.subject_public_key_info();
@@ -238,7 +236,7 @@ impl Ca {
         params.extended_key_usages = vec![eku];
         params.not_before = OffsetDateTime::from(opts.not_before);
         params.not_after = OffsetDateTime::from(opts.not_after);
-        params.serial_number = Some(SerialNumber::from_slice(&random_serial()));
+        params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
         params.use_authority_key_identifier_extension = true;
         let cert = params
             .signed_by(&kp, &self.issuer()?)
@@ -314,16 +312,16 @@ pub fn write_ca_bundle(path: impl AsRef<Path>, cas: &[&Ca]) -> Result<(), Error>
     write_file(path.as_ref(), ca_bundle_pem(cas).as_bytes())
 }
 
-fn ca_params(opts: &CertOptions, intermediate: bool) -> CertificateParams {
+fn ca_params(opts: &CertOptions, intermediate: bool) -> Result<CertificateParams, Error> {
     let mut params = CertificateParams::default();
     params.distinguished_name = dn(&opts.common_name);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     params.not_before = OffsetDateTime::from(opts.not_before);
     params.not_after = OffsetDateTime::from(opts.not_after);
-    params.serial_number = Some(SerialNumber::from_slice(&random_serial()));
+    params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
     params.use_authority_key_identifier_extension = intermediate;
-    params
+    Ok(params)
 }
 
 fn dn(common_name: &str) -> DistinguishedName {
@@ -365,24 +363,39 @@ fn der_time(t: SystemTime) -> Vec<u8> {
     }
 }
 
-/// 16 random bytes, top bit clear (a positive serial of at most 128 bits).
-pub(super) fn random_serial() -> Vec<u8> {
-    let mut out = Vec::with_capacity(16);
-    for _ in 0..2 {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u128(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-        out.extend_from_slice(&h.finish().to_be_bytes());
-    }
+/// 16 random bytes from the crypto provider's CSPRNG (the operating system's), top bit
+/// clear: a positive serial of up to 128 bits, unpredictable as RFC 5280 and the CA/B
+/// baseline requirements ask (they were a hash of the time before).
+pub(super) fn random_serial() -> Result<Vec<u8>, Error> {
+    let mut out = vec![0u8; 16];
+    crate::tls::provider().secure_random.fill(&mut out).map_err(|_| {
+        Error::new("no random bytes for a certificate serial number: the system's random source failed")
+    })?;
     out[0] &= 0x7f;
     if out[0] == 0 {
         out[0] = 1;
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serials_are_positive_128_bit_and_distinct() {
+        let serials: std::collections::HashSet<Vec<u8>> = (0..2000).map(|_| random_serial().unwrap()).collect();
+        assert_eq!(serials.len(), 2000);
+        assert!(serials.iter().all(|s| s.len() == 16 && s[0] & 0x80 == 0 && s[0] != 0));
+        // Every bit position below the top one is used (a hash of the time in a loop would
+        // still pass the rest; this at least catches a constant or truncated source).
+        let ored = serials.iter().fold([0u8; 16], |mut acc, s| {
+            acc.iter_mut().zip(s).for_each(|(a, b)| *a |= b);
+            acc
+        });
+        assert_eq!(ored[0], 0x7f);
+        assert!(ored[1..].iter().all(|b| *b == 0xff));
+    }
 
     #[test]
     fn der_times() {

@@ -48,7 +48,7 @@ impl CertSet {
         fs::create_dir_all(dir).map_err(|e| Error::new(format!("creating {}: {e}", dir.display())))?;
         let now = SystemTime::now();
         let ca = Ca::with_options(
-            &CertOptions::new(format!("swtls test CA {}", hex(&random_serial()[..6])))
+            &CertOptions::new(format!("swtls test CA {}", hex(&random_serial()?[..6])))
                 .validity(now - DAY, now + 3650 * DAY)
                 .key_alg(alg),
         )?;
@@ -211,7 +211,7 @@ pub fn write_deployment(dir: &Path, opts: &DeploymentOptions) -> Result<Deployme
     let leaf_end = now + DAY * opts.days;
     let ca_end = (now + 3650 * DAY).max(leaf_end + DAY);
     let ca = Ca::with_options(
-        &CertOptions::new(format!("swtls CA {}", hex(&random_serial()[..6])))
+        &CertOptions::new(format!("swtls CA {}", hex(&random_serial()?[..6])))
             .validity(now - DAY, ca_end)
             .key_alg(opts.key_alg),
     )?;
