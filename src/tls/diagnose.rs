@@ -18,22 +18,21 @@ pub struct HandshakeContext {
     pub asked_without_cert: bool,
 }
 
-/// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+/// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC` (with the `time`
+/// crate's calendar; its formatting machinery is not needed for one fixed layout).
 pub fn format_unix(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
+    match i64::try_from(secs).ok().and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok()) {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        None => format!("{secs} s after 1970 (beyond year 9999)"),
+    }
 }
 
 const CLIENT_CERT_HINT: &str = "put client.crt and client.pem in the ca folder or set \
@@ -290,6 +289,8 @@ mod tests {
     fn formats_dates() {
         assert_eq!(format_unix(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(format_unix(1_709_164_800 + 3_723), "2024-02-29 01:02:03 UTC");
+        assert_eq!(format_unix(253_402_300_799), "9999-12-31 23:59:59 UTC");
+        assert_eq!(format_unix(253_402_300_800), "253402300800 s after 1970 (beyond year 9999)");
     }
 
     #[test]
