@@ -3,7 +3,9 @@
 # make test      - what CI runs: installs the test peers (.ci/run), then `make check`
 # make check     - format, lints, all test suites, valgrind on the C examples, ASan/UBSan +
 #                  valgrind on the C API test and stress programs, the demo
-# make header    - regenerate include/swtls.h with cbindgen
+# make header    - regenerate include/swtls.h with cbindgen, then the bindings' files made from it
+# make abi       - regenerate the bindings' view of the C API from include/swtls.h (tests/abi):
+#                  bindings/python/src/swtls/_abi.py and the Java binding's StatusCodes.java
 # make install   - install the C library from the release build: include/swtls.h,
 #                  libswtls.so.X.Y.Z with its soname link libswtls.so.X and libswtls.so,
 #                  libswtls.a and lib/pkgconfig/swtls.pc (PREFIX=/usr/local,
@@ -25,7 +27,7 @@ CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c11
 RELEASE_DIR := $(abspath target/release)
 EXAMPLES := keepalive report agent
 
-.PHONY: lib examples demo test check header bench clean-examples test-python
+.PHONY: lib examples demo test check header abi bench clean-examples test-python
 
 lib:
 	$(CARGO) build --release --lib
@@ -72,6 +74,10 @@ plugin-jar: dist-java
 
 header:
 	SWTLS_UPDATE_HEADER=1 $(CARGO) test --test header
+	$(MAKE) abi
+
+abi:
+	SWTLS_UPDATE_ABI=1 $(CARGO) test --test abi
 
 bench:
 	bash bench/compare/run.sh

@@ -431,7 +431,7 @@ def test_works_without_grpcio(peer, ca_dir):
 
 
 def test_every_function_of_the_header_is_declared():
-    """_native declares the C API by hand: it must keep up with include/swtls.h."""
+    """_native declares the C API from _abi, generated from include/swtls.h: it must keep up."""
     from swtls import _native
 
     header = (REPO / "include" / "swtls.h").read_text()

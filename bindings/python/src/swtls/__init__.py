@@ -19,7 +19,6 @@ subclasses carrying the status code and the library's message.
 
 import atexit
 import ctypes
-import enum
 import logging
 import math
 import os
@@ -79,6 +78,7 @@ from ._errors import (
     UsageError,
     error_class,
 )
+from ._abi import LogLevel, TlsMode
 from ._native import LibraryNotFound
 
 __version__ = "0.1.0"
@@ -156,30 +156,6 @@ Value = Union[str, bool, int, float, "os.PathLike[str]", Iterable[str], None]
 
 #: The largest timeout the C API takes (``uint32_t`` milliseconds).
 _MAX_TIMEOUT_MS = 2**32 - 1
-
-
-class TlsMode(enum.IntEnum):
-    """How a channel talks to its backends (``enum swtls_tls_mode``)."""
-
-    #: Plaintext HTTP/2 (h2c): no ca.crt found and force TLS off.
-    PLAINTEXT = 0
-    #: One-way TLS, the server verified against the configured CA file.
-    TLS = 1
-    #: Mutual TLS: configured CA file plus client certificate and key.
-    MUTUAL_TLS = 2
-    #: One-way TLS against the system trust store (force TLS, no CA).
-    TLS_SYSTEM_ROOTS = 3
-    #: Mutual TLS with the system trust store (force TLS, no CA, client certificate and key).
-    MUTUAL_TLS_SYSTEM_ROOTS = 4
-
-
-class LogLevel(enum.IntEnum):
-    """Severity of a library log message (``enum swtls_log_level``)."""
-
-    ERROR = 1
-    WARN = 2
-    INFO = 3
-    DEBUG = 4
 
 
 class Stats(NamedTuple):
@@ -583,24 +559,11 @@ class Channel:
         network."""
         s = _native.swtls_stats()
         _check(_lib.swtls_channel_stats(self._handle, byref(s)))
-        return Stats(
-            s.queued,
-            s.sent,
-            s.acknowledged,
-            s.pending,
-            s.dropped_queue_full,
-            s.dropped_closed,
-            s.dropped_server_error,
-            s.failed_streams,
-            s.reconnects,
-            s.connect_failures,
-            s.backend_switches,
-            s.bytes_sent,
-            s.queued_bytes,
-            s.backend_index,
-            _tls_mode(s.tls_mode),
-            s.backend.decode("utf-8", "replace"),
-        )
+        # By name: the structure's fields (generated from the header) that Stats has.
+        fields = {name: getattr(s, name) for name in Stats._fields}
+        fields["tls_mode"] = _tls_mode(s.tls_mode)
+        fields["backend"] = s.backend.decode("utf-8", "replace")
+        return Stats(**fields)
 
     def __enter__(self) -> "Channel":
         return self

@@ -1,58 +1,14 @@
 """Status codes (``enum swtls_status``) and the exceptions they map to.
 
-Ranges (src/error.rs): 1-16 are the gRPC status codes, 100-199 argument and usage errors,
-200-299 configuration, 300-399 files and keys, 400-499 TLS and protocol mismatches.
+``Status`` is generated from the C header (``_abi``); its member names are the stable names
+of ``swtls_status_name``. Ranges (src/error.rs): 1-16 are the gRPC status codes, 100-199
+argument and usage errors, 200-299 configuration, 300-399 files and keys, 400-499 TLS and
+protocol mismatches.
 """
 
-import enum
 from typing import Dict, Optional, Type
 
-
-class Status(enum.IntEnum):
-    """The library's status codes; the member names are the stable names of
-    ``swtls_status_name``."""
-
-    OK = 0
-    CANCELLED = 1
-    UNKNOWN = 2
-    INVALID_ARGUMENT = 3
-    DEADLINE_EXCEEDED = 4
-    NOT_FOUND = 5
-    ALREADY_EXISTS = 6
-    PERMISSION_DENIED = 7
-    RESOURCE_EXHAUSTED = 8
-    FAILED_PRECONDITION = 9
-    ABORTED = 10
-    OUT_OF_RANGE = 11
-    UNIMPLEMENTED = 12
-    INTERNAL = 13
-    UNAVAILABLE = 14
-    DATA_LOSS = 15
-    UNAUTHENTICATED = 16
-    NULL_ARGUMENT = 100
-    INVALID_UTF8 = 101
-    PANIC = 102
-    CLOSED = 103
-    INVALID_METHOD = 104
-    INVALID_PARAMETER = 105
-    CONFIG_UNKNOWN_KEY = 200
-    CONFIG_INVALID_VALUE = 201
-    CONFIG_INVALID_BACKEND = 202
-    FILE_NOT_FOUND = 300
-    FILE_UNREADABLE = 301
-    CERTIFICATE_INVALID = 302
-    PRIVATE_KEY_INVALID = 303
-    KEY_MISMATCH = 304
-    CLIENT_CERT_INCOMPLETE = 305
-    TLS_UNKNOWN_ISSUER = 400
-    TLS_NAME_MISMATCH = 401
-    TLS_CERTIFICATE_EXPIRED = 402
-    TLS_BAD_CERTIFICATE = 403
-    TLS_CLIENT_CERT_REQUIRED = 404
-    TLS_CLIENT_CERT_REJECTED = 405
-    TLS_HANDSHAKE_FAILED = 406
-    SERVER_NOT_TLS = 407
-    SERVER_REQUIRES_TLS = 408
+from ._abi import Status
 
 
 class SwtlsError(Exception):

@@ -1,34 +1,24 @@
 """Loading the swtls shared library and declaring its C API (include/swtls.h) for ctypes.
 
-Every function of the header is declared here with its argument and result types; the rest
-of the package calls only these declarations. The library is loaded with ``ctypes.CDLL``,
-which releases the GIL for the duration of every call.
+Every function of the header is declared with its argument and result types from
+``_abi.FUNCTIONS``, which is generated from the header (``make abi``); the rest of the
+package calls only these declarations. The library is loaded with ``ctypes.CDLL``, which
+releases the GIL for the duration of every call.
 """
 
 import ctypes
 import os
 import sys
-from ctypes import (
-    CFUNCTYPE,
-    POINTER,
-    Structure,
-    c_bool,
-    c_char,
-    c_char_p,
-    c_int,
-    c_size_t,
-    c_uint8,
-    c_uint32,
-    c_uint64,
-    c_void_p,
-)
+from ctypes import POINTER, c_uint8
 from pathlib import Path
 from typing import List, Optional
+
+from . import _abi
 
 #: Environment variable naming the shared library to load instead of the bundled one.
 LIBRARY_ENV = "SWTLS_LIBRARY"
 
-STATS_BACKEND_SIZE = 264  # SWTLS_STATS_BACKEND_SIZE
+STATS_BACKEND_SIZE = _abi.SWTLS_STATS_BACKEND_SIZE
 
 
 def _library_file_name() -> str:
@@ -75,88 +65,17 @@ def _load() -> ctypes.CDLL:
     raise LibraryNotFound("cannot load the swtls library (" + "; ".join(errors) + "): " + hint)
 
 
-class swtls_stats(Structure):
-    """``struct swtls_stats``."""
+#: ``struct swtls_stats``.
+swtls_stats = _abi.swtls_stats
 
-    _fields_ = [
-        ("queued", c_uint64),
-        ("sent", c_uint64),
-        ("acknowledged", c_uint64),
-        ("pending", c_uint64),
-        ("dropped_queue_full", c_uint64),
-        ("dropped_closed", c_uint64),
-        ("dropped_server_error", c_uint64),
-        ("failed_streams", c_uint64),
-        ("reconnects", c_uint64),
-        ("connect_failures", c_uint64),
-        ("backend_switches", c_uint64),
-        ("bytes_sent", c_uint64),
-        ("queued_bytes", c_uint64),
-        ("backend_index", c_uint32),
-        ("tls_mode", c_int),
-        ("backend", c_char * STATS_BACKEND_SIZE),
-    ]
-
-
-# Opaque handles are passed as void pointers.
-config_p = c_void_p
-channel_p = c_void_p
-stream_p = c_void_p
-call_options_p = c_void_p
-cancel_p = c_void_p
-status_t = c_int  # enum swtls_status
+#: A library-owned response buffer (``uint8_t *``), released with ``take_bytes``.
 bytes_p = POINTER(c_uint8)
 
-#: ``typedef void (*swtls_log_callback)(void *userdata, enum swtls_log_level level,
-#: const char *message, size_t message_len)``.
-LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_int, POINTER(c_char), c_size_t)
+#: ``swtls_log_callback``: ``(userdata, level, message, message_len)``.
+LOG_CALLBACK = _abi.swtls_log_callback
 
-_SIGNATURES = {
-    # name: (restype, argtypes)
-    "swtls_version": (c_char_p, []),
-    "swtls_version_number": (c_uint32, []),
-    "swtls_status_name": (c_char_p, [c_uint32]),
-    "swtls_last_error": (c_char_p, []),
-    "swtls_set_log_callback": (status_t, [LOG_CALLBACK, c_void_p, c_uint32]),
-    "swtls_bytes_free": (None, [bytes_p, c_size_t]),
-    "swtls_config_new": (status_t, [POINTER(config_p)]),
-    "swtls_config_set": (status_t, [config_p, c_char_p, c_char_p]),
-    "swtls_config_load_env": (status_t, [config_p]),
-    "swtls_config_free": (None, [config_p]),
-    "swtls_channel_new": (status_t, [config_p, POINTER(channel_p)]),
-    "swtls_channel_tls_mode": (status_t, [channel_p, POINTER(c_int)]),
-    "swtls_channel_tls_reason": (c_char_p, [channel_p]),
-    "swtls_channel_unary": (
-        status_t,
-        [channel_p, c_char_p, c_char_p, c_size_t, c_uint32, POINTER(bytes_p), POINTER(c_size_t)],
-    ),
-    "swtls_channel_stream_open": (status_t, [channel_p, c_char_p, c_uint32, POINTER(stream_p)]),
-    "swtls_stream_send": (status_t, [stream_p, c_char_p, c_size_t]),
-    "swtls_stream_finish": (status_t, [stream_p, POINTER(bytes_p), POINTER(c_size_t)]),
-    "swtls_stream_free": (None, [stream_p]),
-    "swtls_channel_free": (None, [channel_p]),
-    "swtls_report": (status_t, [channel_p, c_char_p, c_char_p, c_size_t]),
-    "swtls_channel_flush": (status_t, [channel_p, c_uint32]),
-    "swtls_channel_close": (status_t, [channel_p, c_uint32]),
-    "swtls_channel_stats": (status_t, [channel_p, POINTER(swtls_stats)]),
-    # Per-call options (src/ffi/call.rs): what swtls.grpc needs for grpcio's channel interface.
-    "swtls_call_options_new": (status_t, [POINTER(call_options_p)]),
-    "swtls_call_options_add_metadata": (status_t, [call_options_p, c_char_p, c_char_p, c_size_t]),
-    "swtls_call_options_set_cancel": (status_t, [call_options_p, cancel_p]),
-    "swtls_call_options_free": (None, [call_options_p]),
-    "swtls_cancel_new": (status_t, [POINTER(cancel_p)]),
-    "swtls_cancel_cancel": (status_t, [cancel_p]),
-    "swtls_cancel_free": (None, [cancel_p]),
-    "swtls_channel_unary_with": (
-        status_t,
-        [channel_p, c_char_p, c_char_p, c_size_t, c_uint32, call_options_p, POINTER(bytes_p), POINTER(c_size_t)],
-    ),
-    "swtls_channel_stream_open_with": (status_t, [channel_p, c_char_p, c_uint32, call_options_p, POINTER(stream_p)]),
-    "swtls_stream_cancel": (status_t, [stream_p]),
-    "swtls_stream_is_ready": (status_t, [stream_p, POINTER(c_bool)]),
-    # enum swtls_connectivity: numbered as gRPC's ChannelConnectivity (IDLE 0 ... SHUTDOWN 4).
-    "swtls_channel_connectivity": (status_t, [channel_p, c_bool, POINTER(c_int)]),
-}
+#: name: (restype, argtypes) of every function of the header.
+_SIGNATURES = _abi.FUNCTIONS
 
 lib = _load()
 for _name, (_restype, _argtypes) in _SIGNATURES.items():
