@@ -46,26 +46,39 @@ pub struct Stats {
     pub tls_mode: TlsMode,
 }
 
+/// Calls `$m!` with the names of the `u64` counters that [`Stats`] and the C API's
+/// `swtls_stats` share (the C header's names). The conversions (`ffi`'s `swtls_stats`, the
+/// JNI's named counters) and [`Stats::empty`] go through this one list; their struct
+/// literals fail to compile when it misses a field of either structure.
+macro_rules! with_counters {
+    ($m:ident) => {
+        $m!(
+            queued,
+            sent,
+            acknowledged,
+            pending,
+            dropped_queue_full,
+            dropped_closed,
+            dropped_server_error,
+            failed_streams,
+            reconnects,
+            connect_failures,
+            backend_switches,
+            bytes_sent,
+            queued_bytes
+        )
+    };
+}
+pub(crate) use with_counters;
+
 impl Stats {
     pub(crate) fn empty(backend: Backend, tls_mode: TlsMode) -> Stats {
-        Stats {
-            queued: 0,
-            sent: 0,
-            acknowledged: 0,
-            pending: 0,
-            dropped_queue_full: 0,
-            dropped_closed: 0,
-            dropped_server_error: 0,
-            failed_streams: 0,
-            reconnects: 0,
-            connect_failures: 0,
-            backend_switches: 0,
-            bytes_sent: 0,
-            queued_bytes: 0,
-            backend_index: 0,
-            backend,
-            tls_mode,
+        macro_rules! zero {
+            ($($counter:ident),*) => {
+                Stats { $($counter: 0,)* backend_index: 0, backend, tls_mode }
+            };
         }
+        with_counters!(zero)
     }
 
     /// Every message dropped, whatever the cause.

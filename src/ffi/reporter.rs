@@ -3,7 +3,7 @@
 use super::channel::{swtls_channel, timeout};
 use super::{arg_bytes, arg_out, arg_ref, arg_str, guard};
 use crate::error::Status;
-use crate::stats::Stats;
+use crate::stats::{with_counters, Stats};
 use crate::tls::TlsMode;
 use std::ffi::c_char;
 
@@ -62,24 +62,17 @@ impl From<&Stats> for swtls_stats {
         for (dst, src) in backend.iter_mut().zip(s.backend.to_string().bytes().take(STATS_BACKEND_SIZE - 1)) {
             *dst = src as c_char;
         }
-        swtls_stats {
-            queued: s.queued,
-            sent: s.sent,
-            acknowledged: s.acknowledged,
-            pending: s.pending,
-            dropped_queue_full: s.dropped_queue_full,
-            dropped_closed: s.dropped_closed,
-            dropped_server_error: s.dropped_server_error,
-            failed_streams: s.failed_streams,
-            reconnects: s.reconnects,
-            connect_failures: s.connect_failures,
-            backend_switches: s.backend_switches,
-            bytes_sent: s.bytes_sent,
-            queued_bytes: s.queued_bytes,
-            backend_index: u32::try_from(s.backend_index).unwrap_or(u32::MAX),
-            tls_mode: s.tls_mode,
-            backend,
+        macro_rules! convert {
+            ($($counter:ident),*) => {
+                swtls_stats {
+                    $($counter: s.$counter,)*
+                    backend_index: u32::try_from(s.backend_index).unwrap_or(u32::MAX),
+                    tls_mode: s.tls_mode,
+                    backend,
+                }
+            };
         }
+        with_counters!(convert)
     }
 }
 

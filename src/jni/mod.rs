@@ -25,6 +25,7 @@ use crate::channel::Channel;
 use crate::config::Config;
 use crate::error::{Error, Result, Status};
 use crate::logging::{self, LogLevel};
+use crate::stats::with_counters;
 use ::jni::objects::{GlobalRef, JByteArray, JClass, JObject, JObjectArray, JString, JThrowable, JValue};
 use ::jni::sys::{jbyteArray, jint, jlong, jobject, jobjectArray, jstring};
 use ::jni::{JNIEnv, JavaVM};
@@ -409,7 +410,8 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelClose<'l>(
     entry(&mut env, "Channel.close", (), |_| channel(handle)?.close_blocking(timeout(timeout_ms)?))
 }
 
-/// The counters as a `Stats` object (see `Stats.java` for the order of the array).
+/// The counters as a `Stats` object, named: `Stats(String[] names, long[] values, String
+/// backend)` takes each value by its name, the C header's (`swtls_stats` fields).
 #[no_mangle]
 pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelStats<'l>(
     mut env: JNIEnv<'l>,
@@ -418,29 +420,32 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelStats<'l>(
 ) -> jobject {
     entry(&mut env, "Channel.stats", std::ptr::null_mut(), |env| {
         let s = channel(handle)?.stats();
-        let counters = [
-            s.queued,
-            s.sent,
-            s.acknowledged,
-            s.pending,
-            s.dropped_queue_full,
-            s.dropped_closed,
-            s.dropped_server_error,
-            s.failed_streams,
-            s.reconnects,
-            s.connect_failures,
-            s.backend_switches,
-            s.bytes_sent,
-            s.queued_bytes,
-            s.backend_index as u64,
-            s.tls_mode as u64,
-        ]
-        .map(|v| v.min(i64::MAX as u64) as i64);
+        macro_rules! named {
+            ($($counter:ident),*) => {
+                [
+                    $((stringify!($counter), s.$counter),)*
+                    ("backend_index", s.backend_index as u64),
+                    ("tls_mode", s.tls_mode as u64),
+                ]
+            };
+        }
+        let counters = with_counters!(named);
+        let values = counters.map(|(_, v)| v.min(i64::MAX as u64) as i64);
         let stats = (|| -> ::jni::errors::Result<JObject> {
-            let array = env.new_long_array(counters.len() as i32)?;
-            env.set_long_array_region(&array, 0, &counters)?;
+            let names = env.new_object_array(counters.len() as i32, "java/lang/String", JObject::null())?;
+            for (i, (name, _)) in counters.iter().enumerate() {
+                let name = env.new_string(name)?;
+                env.set_object_array_element(&names, i as i32, &name)?;
+                env.delete_local_ref(name)?;
+            }
+            let array = env.new_long_array(values.len() as i32)?;
+            env.set_long_array_region(&array, 0, &values)?;
             let backend = env.new_string(s.backend.to_string())?;
-            env.new_object(STATS_CLASS, "([JLjava/lang/String;)V", &[JValue::Object(&array), JValue::Object(&backend)])
+            env.new_object(
+                STATS_CLASS,
+                "([Ljava/lang/String;[JLjava/lang/String;)V",
+                &[JValue::Object(&names), JValue::Object(&array), JValue::Object(&backend)],
+            )
         })()
         .map_err(|e| jni_error("stats", e))?;
         Ok(stats.into_raw())

@@ -1,5 +1,8 @@
 package org.apache.skywalking.swtls;
 
+import java.util.HashMap;
+import java.util.Map;
+
 /**
  * A snapshot of a channel's reporter counters, the backend in use and the TLS mode. All
  * counts are since the channel was made. In every snapshot:
@@ -39,24 +42,50 @@ public final class Stats {
     /** The channel's TLS mode. */
     public final TlsMode tlsMode;
 
-    /** Called by the native library; the order of {@code c} is that of src/jni/mod.rs. */
-    Stats(long[] c, String backend) {
-        queued = c[0];
-        sent = c[1];
-        acknowledged = c[2];
-        pending = c[3];
-        droppedQueueFull = c[4];
-        droppedClosed = c[5];
-        droppedServerError = c[6];
-        failedStreams = c[7];
-        reconnects = c[8];
-        connectFailures = c[9];
-        backendSwitches = c[10];
-        bytesSent = c[11];
-        queuedBytes = c[12];
-        backendIndex = (int) c[13];
-        tlsMode = TlsMode.of(c[14]);
+    /**
+     * Called by the native library (src/jni/mod.rs) with the counters by their names in the C
+     * header ({@code swtls_stats}): each field takes its own by name.
+     */
+    Stats(String[] names, long[] values, String backend) {
+        Named c = new Named(names, values);
+        queued = c.get("queued");
+        sent = c.get("sent");
+        acknowledged = c.get("acknowledged");
+        pending = c.get("pending");
+        droppedQueueFull = c.get("dropped_queue_full");
+        droppedClosed = c.get("dropped_closed");
+        droppedServerError = c.get("dropped_server_error");
+        failedStreams = c.get("failed_streams");
+        reconnects = c.get("reconnects");
+        connectFailures = c.get("connect_failures");
+        backendSwitches = c.get("backend_switches");
+        bytesSent = c.get("bytes_sent");
+        queuedBytes = c.get("queued_bytes");
+        backendIndex = (int) c.get("backend_index");
+        tlsMode = TlsMode.of(c.get("tls_mode"));
         this.backend = backend;
+    }
+
+    /** The counters the native library passed, by name. */
+    private static final class Named {
+        private final Map<String, Long> values = new HashMap<>();
+
+        Named(String[] names, long[] values) {
+            if (names.length != values.length) {
+                throw new IllegalStateException(names.length + " counter names but " + values.length + " values");
+            }
+            for (int i = 0; i < names.length; i++) {
+                this.values.put(names[i], values[i]);
+            }
+        }
+
+        long get(String name) {
+            Long v = values.get(name);
+            if (v == null) {
+                throw new IllegalStateException("the native library passed no counter " + name + ": " + values.keySet());
+            }
+            return v;
+        }
     }
 
     /** Every message dropped, whatever the cause. */
