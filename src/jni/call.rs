@@ -1,6 +1,7 @@
 //! The JNI entry points for per-call options (`org.apache.skywalking.swtls.CallOptions`
-//! and `Cancellation`): calls with request metadata and a cancellation flag, and the
-//! channel's connectivity. What grpc-java's `Channel` interface needs from a call.
+//! and `Cancellation`), the calls (unary, opening a stream; the plain forms delegate to
+//! those with options), and the channel's connectivity. What grpc-java's `Channel`
+//! interface needs from a call.
 
 use super::stream::JStream;
 use super::{arg_bytes, arg_string, channel, closed, entry, jni_error, new_bytes, null, timeout};
@@ -96,7 +97,54 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_cancelFree<'l>(
     })
 }
 
-/// `channelUnary` with request metadata and a cancellation flag.
+/// One unary call: `channelUnaryWith` without metadata or cancellation.
+#[no_mangle]
+pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelUnary<'l>(
+    env: JNIEnv<'l>,
+    class: JClass<'l>,
+    handle: jlong,
+    method: JString<'l>,
+    request: JByteArray<'l>,
+    timeout_ms: jlong,
+) -> jbyteArray {
+    let none = JObjectArray::default;
+    Java_org_apache_skywalking_swtls_Native_channelUnaryWith(
+        env,
+        class,
+        handle,
+        method,
+        request,
+        timeout_ms,
+        none(),
+        none(),
+        0,
+    )
+}
+
+/// Opens a client stream on a channel, the stream's handle: `channelOpenStreamWith` without
+/// metadata or cancellation.
+#[no_mangle]
+pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelOpenStream<'l>(
+    env: JNIEnv<'l>,
+    class: JClass<'l>,
+    handle: jlong,
+    method: JString<'l>,
+    timeout_ms: jlong,
+) -> jlong {
+    let none = JObjectArray::default;
+    Java_org_apache_skywalking_swtls_Native_channelOpenStreamWith(
+        env,
+        class,
+        handle,
+        method,
+        timeout_ms,
+        none(),
+        none(),
+        0,
+    )
+}
+
+/// A unary call with request metadata and a cancellation flag.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelUnaryWith<'l>(
@@ -120,7 +168,7 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelUnaryWith<
     })
 }
 
-/// `channelOpenStream` with request metadata and a cancellation flag.
+/// Opens a client stream with request metadata and a cancellation flag; the stream's handle.
 #[no_mangle]
 pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelOpenStreamWith<'l>(
     mut env: JNIEnv<'l>,

@@ -14,8 +14,9 @@
 //! handle is refused with `CLOSED`.
 //!
 //! One file per concept: this one has the helpers, the channel and the configuration;
-//! `stream` the client streams; `call` the per-call options (metadata, cancellation) and
-//! the calls that take them, and the channel's connectivity.
+//! `stream` the client streams; `call` the per-call options (metadata, cancellation), the
+//! calls (a unary call, opening a stream: the plain forms delegate to those with options),
+//! and the channel's connectivity.
 
 mod call;
 mod stream;
@@ -29,7 +30,6 @@ use crate::stats::with_counters;
 use ::jni::objects::{GlobalRef, JByteArray, JClass, JObject, JObjectArray, JString, JThrowable, JValue};
 use ::jni::sys::{jbyteArray, jint, jlong, jobject, jobjectArray, jstring};
 use ::jni::{JNIEnv, JavaVM};
-use bytes::Bytes;
 use std::ffi::CStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -351,24 +351,6 @@ pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelTlsReason<
     entry(&mut env, "Channel.tlsReason", std::ptr::null_mut(), |env| {
         let reason = channel(handle)?.tls_reason().to_string();
         new_string(env, &reason)
-    })
-}
-
-#[no_mangle]
-pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelUnary<'l>(
-    mut env: JNIEnv<'l>,
-    _: JClass<'l>,
-    handle: jlong,
-    method: JString<'l>,
-    request: JByteArray<'l>,
-    timeout_ms: jlong,
-) -> jbyteArray {
-    entry(&mut env, "Channel.unary", std::ptr::null_mut(), |env| {
-        let channel = channel(handle)?;
-        let method = arg_string(env, &method, "method")?;
-        let request = arg_bytes(env, &request, "request")?;
-        let response = channel.unary_blocking(&method, Bytes::from(request), timeout(timeout_ms)?)?;
-        new_bytes(env, &response)
     })
 }
 

@@ -1,11 +1,11 @@
-//! The JNI entry points of `org.apache.skywalking.swtls.ClientStream`: opening one on a
-//! channel, send, finish and free, and what a caller that must never block needs (cancel
+//! The JNI entry points of `org.apache.skywalking.swtls.ClientStream` (opened by `call`):
+//! send, finish and free, and what a caller that must never block needs (cancel
 //! from any thread, readiness).
 
-use super::{arg_bytes, arg_string, channel, closed, entry, new_bytes, timeout};
+use super::{arg_bytes, closed, entry, new_bytes, timeout};
 use crate::error::Result;
 use crate::stream::{ClientStream, StreamCanceller, StreamReadiness};
-use ::jni::objects::{JByteArray, JClass, JString};
+use ::jni::objects::{JByteArray, JClass};
 use ::jni::sys::{jboolean, jbyteArray, jint, jlong, JNI_FALSE, JNI_TRUE};
 use ::jni::JNIEnv;
 use std::sync::Mutex;
@@ -35,23 +35,6 @@ impl JStream {
 fn stream<'a>(handle: jlong) -> Result<&'a JStream> {
     // SAFETY: a non-zero handle is a live `Box<JStream>` (the Java side never passes a freed one).
     unsafe { (handle as *const JStream).as_ref() }.ok_or_else(|| closed("stream"))
-}
-
-/// Opens a client stream on a channel; the stream's handle.
-#[no_mangle]
-pub extern "system" fn Java_org_apache_skywalking_swtls_Native_channelOpenStream<'l>(
-    mut env: JNIEnv<'l>,
-    _: JClass<'l>,
-    handle: jlong,
-    method: JString<'l>,
-    timeout_ms: jlong,
-) -> jlong {
-    entry(&mut env, "Channel.openStream", 0, |env| {
-        let channel = channel(handle)?;
-        let method = arg_string(env, &method, "method")?;
-        let stream = channel.open_stream(&method, timeout(timeout_ms)?)?;
-        Ok(JStream::into_handle(stream))
-    })
 }
 
 #[no_mangle]
