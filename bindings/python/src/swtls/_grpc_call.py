@@ -14,6 +14,7 @@ from ctypes import byref, c_void_p
 from typing import Any, Callable, Iterable, List, Optional
 
 from . import Status, SwtlsError, _native, _payload, error_class, status_name
+from ._abi import Connectivity
 
 try:
     import grpc as _grpc
@@ -42,36 +43,14 @@ if _grpc is not None:
     FutureTimeoutError = _grpc.FutureTimeoutError
     FutureCancelledError = _grpc.FutureCancelledError
 else:
-
-    class StatusCode(enum.IntEnum):  # type: ignore[no-redef]
-        """gRPC status codes (grpcio's ``grpc.StatusCode`` when grpcio is installed)."""
-
-        OK = 0
-        CANCELLED = 1
-        UNKNOWN = 2
-        INVALID_ARGUMENT = 3
-        DEADLINE_EXCEEDED = 4
-        NOT_FOUND = 5
-        ALREADY_EXISTS = 6
-        PERMISSION_DENIED = 7
-        RESOURCE_EXHAUSTED = 8
-        FAILED_PRECONDITION = 9
-        ABORTED = 10
-        OUT_OF_RANGE = 11
-        UNIMPLEMENTED = 12
-        INTERNAL = 13
-        UNAVAILABLE = 14
-        DATA_LOSS = 15
-        UNAUTHENTICATED = 16
-
-    class ChannelConnectivity(enum.IntEnum):  # type: ignore[no-redef]
-        """Channel states (grpcio's ``grpc.ChannelConnectivity`` when grpcio is installed)."""
-
-        IDLE = 0
-        CONNECTING = 1
-        READY = 2
-        TRANSIENT_FAILURE = 3
-        SHUTDOWN = 4
+    #: gRPC status codes (grpcio's ``grpc.StatusCode`` when grpcio is installed): the
+    #: library's codes 0-16, which are gRPC's.
+    StatusCode = enum.IntEnum(  # type: ignore[misc]
+        "StatusCode", [(s.name, s.value) for s in Status if s.value <= 16], module=__name__)
+    #: Channel states (grpcio's ``grpc.ChannelConnectivity`` when grpcio is installed), numbered
+    #: as the library's ``enum swtls_connectivity``.
+    ChannelConnectivity = enum.IntEnum(  # type: ignore[misc]
+        "ChannelConnectivity", [(c.name, c.value) for c in Connectivity], module=__name__)
 
     class FutureTimeoutError(Exception):  # type: ignore[no-redef]
         """``result()`` or ``exception()`` ran out of time."""
@@ -81,8 +60,7 @@ else:
 
 
 #: ``enum swtls_connectivity`` (numbered as gRPC's states) to ChannelConnectivity.
-_CONNECTIVITY = {i: ChannelConnectivity[name]
-                 for i, name in enumerate(("IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE", "SHUTDOWN"))}
+_CONNECTIVITY = {c.value: ChannelConnectivity[c.name] for c in Connectivity}
 _STATUSES = frozenset(int(s) for s in Status)
 
 
