@@ -130,13 +130,6 @@ mod tests {
             Problem { scope: "backend x".into(), status: Status::NotFound, cause: odd.into(), fix: "f".into() };
         let report = Report {
             version: odd.into(),
-            settings: Vec::new(),
-            config_problem: None,
-            mode: None,
-            reason: None,
-            plan_problem: None,
-            files: Vec::new(),
-            files_problem: None,
             backends: vec![BackendReport {
                 backend: "x".into(),
                 server_name: "x".into(),
@@ -145,7 +138,7 @@ mod tests {
                 keep_alive: Step::Ok(Duration::from_micros(250_400)),
                 problem: Some(problem),
             }],
-            library_warnings: Vec::new(),
+            ..Report::default()
         };
         let text = report.json();
         assert!(text.starts_with("{\n  \"ok\": false,\n  \"version\": ") && text.ends_with("}\n"), "{text}");
