@@ -1,6 +1,7 @@
 //! `swtls-collector`: a SkyWalking-compatible collector and encoded test messages for
 //! the swtls demo. Certificates are made by `swtls certs` (the main crate's tool).
 
+use lexopt::prelude::*;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,91 +64,77 @@ fn main() -> ExitCode {
     }
 }
 
-/// Parsed `--flag value` / `--switch` arguments.
-struct Args {
-    pairs: Vec<(String, Option<String>)>,
+/// An argument error, with lexopt's own message (it names the option or value at fault).
+fn bad(e: lexopt::Error) -> String {
+    format!("{e} (see usage)")
 }
 
-impl Args {
-    /// `with_value` lists the flags that take a value; `switches` those that do not.
-    fn parse(args: &[String], with_value: &[&str], switches: &[&str]) -> Result<Args, String> {
-        let mut pairs = Vec::new();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let (name, inline) = match a.split_once('=') {
-                Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-                _ => (a.clone(), None),
-            };
-            if with_value.contains(&name.as_str()) {
-                let value = match inline {
-                    Some(v) => v,
-                    None => it.next().cloned().ok_or_else(|| format!("{name} needs a value (see usage)"))?,
-                };
-                pairs.push((name, Some(value)));
-            } else if switches.contains(&name.as_str()) && inline.is_none() {
-                pairs.push((name, None));
-            } else {
-                return Err(format!("unknown argument '{a}' (see usage)"));
-            }
-        }
-        Ok(Args { pairs })
-    }
+/// The value of the option just read, as text.
+fn text(p: &mut lexopt::Parser) -> Result<String, String> {
+    p.value().and_then(|v| v.string()).map_err(bad)
+}
 
-    fn value(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
-    }
+fn required(value: Option<String>, flag: &str) -> Result<String, String> {
+    value.ok_or_else(|| format!("{flag} is required (see usage)"))
+}
 
-    fn required(&self, name: &str) -> Result<&str, String> {
-        self.value(name).ok_or_else(|| format!("{name} is required (see usage)"))
+/// Reads a command's `--name value` options: the value of each of `names`, in their order
+/// (the last one given wins). Anything else is an error naming it.
+fn options<const N: usize>(args: &[String], names: [&str; N]) -> Result<[Option<String>; N], String> {
+    let mut values = [const { None }; N];
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next().map_err(bad)? {
+        let Some(i) = names.iter().position(|n| matches!(arg, Long(l) if l == *n)) else {
+            return Err(bad(arg.unexpected()));
+        };
+        values[i] = Some(text(&mut p)?);
     }
-
-    fn has(&self, name: &str) -> bool {
-        self.pairs.iter().any(|(n, _)| n == name)
-    }
+    Ok(values)
 }
 
 fn cmd_encode_segment(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(args, &["--trace", "--segment", "--service", "--instance", "--out"], &[])?;
+    let [trace, segment, service, instance, out] = options(args, ["trace", "segment", "service", "instance", "out"])?;
     let bytes = swtls_collector::proto::encode_segment(
-        args.required("--trace")?,
-        args.required("--segment")?,
-        args.required("--service")?,
-        args.required("--instance")?,
+        &required(trace, "--trace")?,
+        &required(segment, "--segment")?,
+        &required(service, "--service")?,
+        &required(instance, "--instance")?,
     );
-    let out = args.required("--out")?;
-    std::fs::write(out, &bytes).map_err(|e| format!("writing {out}: {e}"))?;
-    println!("wrote {} bytes to {out}", bytes.len());
-    Ok(())
+    write_message(&required(out, "--out")?, &bytes)
 }
 
 fn cmd_encode_ping(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(args, &["--service", "--instance", "--layer", "--out"], &[])?;
+    let [service, instance, layer, out] = options(args, ["service", "instance", "layer", "out"])?;
     let bytes = swtls_collector::proto::encode_ping(
-        args.required("--service")?,
-        args.required("--instance")?,
-        args.value("--layer").unwrap_or(""),
+        &required(service, "--service")?,
+        &required(instance, "--instance")?,
+        layer.as_deref().unwrap_or(""),
     );
-    let out = args.required("--out")?;
-    std::fs::write(out, &bytes).map_err(|e| format!("writing {out}: {e}"))?;
+    write_message(&required(out, "--out")?, &bytes)
+}
+
+fn write_message(out: &str, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(out, bytes).map_err(|e| format!("writing {out}: {e}"))?;
     println!("wrote {} bytes to {out}", bytes.len());
     Ok(())
 }
 
 fn cmd_tls_pipe(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(args, &["--tls-dir", "--ca-dir", "--cipher-suite", "--bytes", "--write-size"], &[])?;
-    let number = |flag: &str, default: u64| -> Result<u64, String> {
-        match args.value(flag) {
+    let [tls_dir, ca_dir, suite, bytes, write_size] =
+        options(args, ["tls-dir", "ca-dir", "cipher-suite", "bytes", "write-size"])?;
+    let number = |flag: &str, value: Option<String>, default: u64| -> Result<u64, String> {
+        match value {
             None => Ok(default),
             Some(v) => v.parse().map_err(|_| format!("{flag}: '{v}' is not a number of bytes")),
         }
     };
-    let suite = args.required("--cipher-suite")?;
+    let suite = required(suite, "--cipher-suite")?;
     let r = swtls_collector::tls_pipe(
-        std::path::Path::new(args.required("--tls-dir")?),
-        std::path::Path::new(args.required("--ca-dir")?),
-        suite,
-        number("--bytes", 1 << 30)?,
-        number("--write-size", 16384)? as usize,
+        std::path::Path::new(&required(tls_dir, "--tls-dir")?),
+        std::path::Path::new(&required(ca_dir, "--ca-dir")?),
+        &suite,
+        number("--bytes", bytes, 1 << 30)?,
+        number("--write-size", write_size, 16384)? as usize,
     )
     .map_err(|e| e.to_string())?;
     print_line(&format!(
@@ -226,42 +213,49 @@ fn describe(event: &Event) -> Option<String> {
 }
 
 fn cmd_serve(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(
-        args,
-        &["--listen", "--tls-dir", "--token", "--port-file", "--tls-version", "--stream-delay-us", "--cipher-suite"],
-        &["--mtls", "--mtls-optional"],
-    )?;
-    let listen = resolve_listen(args.value("--listen").unwrap_or("127.0.0.1:11800"))?;
+    let (mut listen, mut tls_dir, mut token, mut port_file) = (None, None, None, None);
+    let (mut tls_version, mut delay_us, mut cipher_suite) = (None, None, None);
+    let (mut mtls, mut mtls_optional) = (false, false);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next().map_err(bad)? {
+        match arg {
+            Long("listen") => listen = Some(text(&mut p)?),
+            Long("tls-dir") => tls_dir = Some(PathBuf::from(text(&mut p)?)),
+            Long("token") => token = Some(text(&mut p)?),
+            Long("port-file") => port_file = Some(PathBuf::from(text(&mut p)?)),
+            Long("tls-version") => tls_version = Some(text(&mut p)?),
+            Long("stream-delay-us") => delay_us = Some(text(&mut p)?),
+            Long("cipher-suite") => cipher_suite = Some(text(&mut p)?),
+            Long("mtls") => mtls = true,
+            Long("mtls-optional") => mtls_optional = true,
+            _ => return Err(bad(arg.unexpected())),
+        }
+    }
+    let listen = resolve_listen(listen.as_deref().unwrap_or("127.0.0.1:11800"))?;
     let mut opts = CollectorOptions::default().listen(listen);
-    if let Some(dir) = args.value("--tls-dir") {
-        let dir = PathBuf::from(dir);
+    if let Some(dir) = tls_dir {
         let (cert_chain, key) = (dir.join("server.crt"), dir.join("server.key"));
-        opts.tls = if args.has("--mtls") || args.has("--mtls-optional") {
-            TlsMode::MutualTls {
-                cert_chain,
-                key,
-                client_ca: dir.join("ca.crt"),
-                require_client_auth: args.has("--mtls"),
-            }
+        opts.tls = if mtls || mtls_optional {
+            TlsMode::MutualTls { cert_chain, key, client_ca: dir.join("ca.crt"), require_client_auth: mtls }
         } else {
             TlsMode::Tls { cert_chain, key }
         };
-    } else if args.has("--mtls") || args.has("--mtls-optional") {
+    } else if mtls || mtls_optional {
         return Err("--mtls needs --tls-dir".to_string());
     }
-    opts.tls_versions = match args.value("--tls-version") {
+    opts.tls_versions = match tls_version.as_deref() {
         None => TlsVersions::Both,
         Some("1.2") => TlsVersions::Tls12Only,
         Some("1.3") => TlsVersions::Tls13Only,
         Some(v) => return Err(format!("--tls-version: '{v}' is not 1.2 or 1.3")),
     };
-    if let Some(token) = args.value("--token") {
+    if let Some(token) = token {
         opts = opts.token(token);
     }
-    if let Some(name) = args.value("--cipher-suite") {
+    if let Some(name) = cipher_suite {
         opts = opts.cipher_suite(name);
     }
-    if let Some(us) = args.value("--stream-delay-us") {
+    if let Some(us) = delay_us {
         let us: u64 = us.parse().map_err(|_| format!("--stream-delay-us: '{us}' is not a number of microseconds"))?;
         opts = opts.stream_message_delay(std::time::Duration::from_micros(us));
     }
@@ -270,7 +264,6 @@ fn cmd_serve(args: &[String]) -> Result<(), String> {
             print_line(&line);
         }
     });
-    let port_file = args.value("--port-file").map(PathBuf::from);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1,7 +1,8 @@
 //! `swtls`: check an agent's TLS set-up against its backends, and make certificates.
 //! The work is done by the library (`swtls::check`, `swtls::certs`); this file only reads
-//! the arguments and prints.
+//! the arguments (with lexopt) and prints.
 
+use lexopt::prelude::*;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -78,62 +79,38 @@ fn help() -> String {
     out
 }
 
-/// `--flag value`, `--flag=value` and `--switch` arguments, in order.
-struct Args(Vec<(String, Option<String>)>);
+/// An argument error: lexopt's own message names the option or value at fault.
+fn bad(e: lexopt::Error) -> String {
+    e.to_string()
+}
 
-impl Args {
-    fn parse(args: &[String], with_value: &[&str], switches: &[&str]) -> Result<Args, String> {
-        let mut out = Vec::new();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            if a == "-h" || a == "--help" {
-                out.push(("--help".to_string(), None));
-                continue;
-            }
-            let (name, inline) = match a.split_once('=') {
-                Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-                _ => (a.clone(), None),
-            };
-            if with_value.contains(&name.as_str()) {
-                let value = match inline {
-                    Some(v) => v,
-                    None => it.next().cloned().ok_or_else(|| format!("{name} needs a value"))?,
-                };
-                out.push((name, Some(value)));
-            } else if switches.contains(&name.as_str()) && inline.is_none() {
-                out.push((name, None));
-            } else {
-                return Err(format!("unknown argument '{a}'"));
-            }
-        }
-        Ok(Args(out))
-    }
-
-    fn values(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(n, _)| n == name).filter_map(|(_, v)| v.as_deref()).collect()
-    }
-
-    fn value(&self, name: &str) -> Option<&str> {
-        self.values(name).pop()
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|(n, _)| n == name)
-    }
+/// The value of the option just read, as text.
+fn text(p: &mut lexopt::Parser) -> Result<String, String> {
+    p.value().and_then(|v| v.string()).map_err(bad)
 }
 
 fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
-    let args = Args::parse(args, &["--set", "--timeout"], &["--json"])?;
-    if args.has("--help") {
+    let (mut sets, mut timeout, mut json, mut help_asked) = (Vec::new(), None, false, false);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next().map_err(bad)? {
+        match arg {
+            Short('h') | Long("help") => help_asked = true,
+            Long("set") => sets.push(text(&mut p)?),
+            Long("timeout") => timeout = Some(text(&mut p)?),
+            Long("json") => json = true,
+            _ => return Err(bad(arg.unexpected())),
+        }
+    }
+    if help_asked {
         print!("{}", help());
         return Ok(ExitCode::SUCCESS);
     }
     let mut opts = CheckOptions::default();
-    for s in args.values("--set") {
+    for s in &sets {
         let (k, v) = s.split_once('=').ok_or_else(|| format!("--set '{s}': expected KEY=VALUE"))?;
         opts.sets.push((k.trim().to_string(), v.to_string()));
     }
-    if let Some(t) = args.value("--timeout") {
+    if let Some(t) = timeout {
         let secs: u64 = t
             .parse()
             .ok()
@@ -142,7 +119,7 @@ fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
         opts.timeout = Duration::from_secs(secs);
     }
     let report = check::run(&opts);
-    if args.has("--json") {
+    if json {
         print!("{}", report.json());
     } else {
         print!("{}", report.human());
@@ -151,34 +128,48 @@ fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn cmd_certs(args: &[String]) -> Result<ExitCode, String> {
-    let args =
-        Args::parse(args, &["--out", "--server-name", "--days", "--client-name"], &["--rsa", "--pkcs1", "--force"])?;
-    if args.has("--help") {
+    let (mut out, mut names, mut days, mut client_name) = (None, Vec::new(), None, None);
+    let (mut rsa, mut pkcs1, mut force, mut help_asked) = (false, false, false, false);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next().map_err(bad)? {
+        match arg {
+            Short('h') | Long("help") => help_asked = true,
+            Long("out") => out = Some(PathBuf::from(text(&mut p)?)),
+            Long("server-name") => names.push(text(&mut p)?),
+            Long("days") => days = Some(text(&mut p)?),
+            Long("client-name") => client_name = Some(text(&mut p)?),
+            Long("rsa") => rsa = true,
+            Long("pkcs1") => pkcs1 = true,
+            Long("force") => force = true,
+            _ => return Err(bad(arg.unexpected())),
+        }
+    }
+    if help_asked {
         print!("{}", help());
         return Ok(ExitCode::SUCCESS);
     }
-    let out = PathBuf::from(args.value("--out").ok_or("certs: --out DIR is required")?);
-    let names = args.values("--server-name");
+    let out = out.ok_or("certs: --out DIR is required")?;
     if names.is_empty() {
         return Err("certs: at least one --server-name is required: the DNS names or IP addresses agents \
                     use to reach the backend (e.g. --server-name oap.example.com --server-name 10.0.0.5)"
             .to_string());
     }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut opts = DeploymentOptions::new(&names);
-    if args.has("--rsa") {
+    if rsa {
         opts.key_alg = KeyAlg::Rsa2048;
     }
-    opts.traditional_client_key = args.has("--pkcs1");
-    opts.overwrite = args.has("--force");
-    if let Some(d) = args.value("--days") {
+    opts.traditional_client_key = pkcs1;
+    opts.overwrite = force;
+    if let Some(d) = days {
         opts.days = d
             .parse()
             .ok()
             .filter(|d| *d > 0)
             .ok_or_else(|| format!("--days '{d}': expected a whole number of days, 1 or more"))?;
     }
-    if let Some(cn) = args.value("--client-name") {
-        opts.client_name = cn.to_string();
+    if let Some(cn) = client_name {
+        opts.client_name = cn;
     }
     match write_deployment(&out, &opts) {
         Ok(set) => {

@@ -1,9 +1,10 @@
 //! Certificate authorities and the certificates they issue: roots, intermediates, server
-//! and client certificates (rcgen), and legacy X.509 v1 leaves (built by hand in DER).
+//! and client certificates (rcgen), and legacy X.509 v1 leaves (x509-cert: rcgen makes v3
+//! only).
 
 use super::files::{pem_encode, write_file};
 use super::key::PrivateKey;
-use super::{der, CertError as Error, KeyAlg, DAY};
+use super::{CertError as Error, KeyAlg, DAY};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, PublicKeyData, SanType, SerialNumber, SigningKey,
@@ -12,8 +13,14 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
-
-const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::der::asn1::{BitString, GeneralizedTime, SetOfVec, UtcTime};
+use x509_cert::der::oid::db::rfc4519;
+use x509_cert::der::{Any, DateTime, Decode, Encode, Tag};
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::{Time, Validity};
+use x509_cert::{Certificate, TbsCertificate, Version};
 
 /// Subject, names, validity and key algorithm of a certificate to make.
 #[derive(Clone, Debug)]
@@ -164,20 +171,35 @@ impl Ca {
     pub fn issue_v1_leaf(&self, opts: &CertOptions) -> Result<Issued, Error> {
         let key = PrivateKey::generate(opts.key_alg)?;
         let kp = key.key_pair()?;
-        let issuer_name = der::certificate_subject(&self.cert_der)?;
-        let sig_alg = self.key.alg.signature_algorithm_der();
-        let serial = der::positive_integer(&random_serial()?);
-        let validity = der::constructed(der::TAG_SEQUENCE, &[&der_time(opts.not_before), &der_time(opts.not_after)]);
-        let subject = name_with_cn(&opts.common_name);
-        let spki = kp.subject_public_key_info();
-        let tbs = der::constructed(der::TAG_SEQUENCE, &[&serial, sig_alg, &issuer_name, &validity, &subject, &spki]);
-        let signature =
-            self.key.key_pair()?.sign(&tbs).map_err(|e| Error::new(format!("signing v1 certificate: {e}")))?;
-        let mut bits = Vec::with_capacity(signature.len() + 1);
-        bits.push(0); // no unused bits
-        bits.extend_from_slice(&signature);
-        let cert = der::constructed(der::TAG_SEQUENCE, &[&tbs, sig_alg, &der::tlv(der::TAG_BIT_STRING, &bits)]);
-        Ok(Issued { cert_der: cert, key, intermediates: self.presented_chain() })
+        let bad = |e: x509_cert::der::Error| Error::new(format!("building v1 certificate '{}': {e}", opts.common_name));
+        let signature_algorithm = self.key.alg.signature_algorithm();
+        let tbs = TbsCertificate {
+            // v1: the version field is left out, and so are unique identifiers and extensions.
+            version: Version::V1,
+            serial_number: x509_cert::serial_number::SerialNumber::new(&random_serial()?).map_err(bad)?,
+            signature: signature_algorithm.clone(),
+            issuer: Certificate::from_der(&self.cert_der).map_err(bad)?.tbs_certificate.subject,
+            validity: Validity {
+                not_before: x509_time(opts.not_before).map_err(bad)?,
+                not_after: x509_time(opts.not_after).map_err(bad)?,
+            },
+            subject: name_with_cn(&opts.common_name).map_err(bad)?,
+            subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(&kp.subject_public_key_info()).map_err(bad)?,
+            issuer_unique_id: None,
+            subject_unique_id: None,
+            extensions: None,
+        };
+        let signature = self
+            .key
+            .key_pair()?
+            .sign(&tbs.to_der().map_err(bad)?)
+            .map_err(|e| Error::new(format!("signing v1 certificate: {e}")))?;
+        let cert = Certificate {
+            tbs_certificate: tbs,
+            signature_algorithm,
+            signature: BitString::from_bytes(&signature).map_err(bad)?,
+        };
+        Ok(Issued { cert_der: cert.to_der().map_err(bad)?, key, intermediates: self.presented_chain() })
     }
 
     /// This CA's certificate, DER.
@@ -342,25 +364,39 @@ pub(super) fn san(name: &str) -> Result<SanType, Error> {
     ))
 }
 
-/// Name ::= SEQUENCE OF SET OF { OID commonName, UTF8String }
-fn name_with_cn(common_name: &str) -> Vec<u8> {
-    let atv = der::constructed(
-        der::TAG_SEQUENCE,
-        &[&der::tlv(der::TAG_OID, OID_COMMON_NAME), &der::tlv(der::TAG_UTF8_STRING, common_name.as_bytes())],
-    );
-    der::tlv(der::TAG_SEQUENCE, &der::tlv(der::TAG_SET, &atv))
+/// A Name with one attribute: commonName, as a UTF8String.
+fn name_with_cn(common_name: &str) -> x509_cert::der::Result<Name> {
+    let cn = AttributeTypeAndValue { oid: rfc4519::CN, value: Any::new(Tag::Utf8String, common_name.as_bytes())? };
+    Ok(RdnSequence(vec![RelativeDistinguishedName(SetOfVec::try_from(vec![cn])?)]))
 }
 
-/// UTCTime for 1950..2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5).
-fn der_time(t: SystemTime) -> Vec<u8> {
-    let t = OffsetDateTime::from(t);
-    let y = t.year();
-    let rest = format!("{:02}{:02}{:02}{:02}{:02}Z", u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
-    if (1950..2050).contains(&y) {
-        der::tlv(der::TAG_UTC_TIME, format!("{:02}{rest}", y % 100).as_bytes())
+/// UTCTime through 2049, GeneralizedTime after (RFC 5280 4.1.2.5), to the second.
+fn x509_time(t: SystemTime) -> x509_cert::der::Result<Time> {
+    let t = DateTime::from_system_time(t)?;
+    Ok(if t.year() <= UtcTime::MAX_YEAR {
+        Time::UtcTime(UtcTime::from_date_time(t)?)
     } else {
-        der::tlv(der::TAG_GENERALIZED_TIME, format!("{y:04}{rest}").as_bytes())
-    }
+        Time::GeneralTime(GeneralizedTime::from_date_time(t))
+    })
+}
+
+/// The SubjectPublicKeyInfo (DER) of a DER certificate, read without judging the
+/// certificate (works for v1 certificates too).
+pub fn certificate_spki(cert_der: &[u8]) -> Result<Vec<u8>, Error> {
+    read_certificate(cert_der)?.tbs_certificate.subject_public_key_info.to_der().map_err(malformed)
+}
+
+/// The X.509 version (1 or 3) of a DER certificate (as written: 0-based + 1).
+pub fn certificate_version(cert_der: &[u8]) -> Result<u8, Error> {
+    Ok(read_certificate(cert_der)?.tbs_certificate.version as u8 + 1)
+}
+
+fn read_certificate(cert_der: &[u8]) -> Result<Certificate, Error> {
+    Certificate::from_der(cert_der).map_err(malformed)
+}
+
+fn malformed(e: x509_cert::der::Error) -> Error {
+    Error::new(format!("malformed certificate: {e}"))
 }
 
 /// 16 random bytes from the crypto provider's CSPRNG (the operating system's), top bit
@@ -399,9 +435,39 @@ mod tests {
 
     #[test]
     fn der_times() {
+        let der_time = |t| x509_time(t).unwrap().to_der().unwrap();
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(86400 * 365);
         assert_eq!(&der_time(t)[2..], b"710101000000Z");
         let far = SystemTime::UNIX_EPOCH + Duration::from_secs(86400 * 365 * 90);
-        assert_eq!(der_time(far)[0], der::TAG_GENERALIZED_TIME);
+        assert_eq!(der_time(far)[0], u8::from(Tag::GeneralizedTime));
+    }
+
+    #[test]
+    fn v1_leaves_as_openssl_x509_req_makes_them() {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        use x509_parser::time::ASN1Time;
+        let second = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let ca = Ca::new("the CA").unwrap();
+        let (_, ca_cert) = X509Certificate::from_der(ca.cert_der()).unwrap();
+        let now = SystemTime::now();
+        // Past 2049 the time is a GeneralizedTime; a long, non-ASCII name needs a long length.
+        let cn = format!("ünïcode {}", "x".repeat(300));
+        let opts = CertOptions::new(&cn).validity(now, now + 365 * 40 * DAY);
+        let leaf = ca.issue_v1_leaf(&opts).unwrap();
+        let (rest, c) = X509Certificate::from_der(leaf.cert_der()).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!((c.version().0, c.extensions().len()), (0, 0));
+        assert_eq!(c.issuer().as_raw(), ca_cert.subject().as_raw());
+        assert_eq!(c.subject().iter_common_name().next().unwrap().as_str().unwrap(), cn);
+        assert_eq!(c.validity().not_before, ASN1Time::from_timestamp(second(opts.not_before)).unwrap());
+        assert_eq!(c.validity().not_after, ASN1Time::from_timestamp(second(opts.not_after)).unwrap());
+        assert!(c.raw_serial().len() <= 17 && c.raw_serial()[0] & 0x80 == 0);
+        assert_eq!(c.signature_algorithm, c.tbs_certificate.signature);
+        assert_eq!(certificate_spki(leaf.cert_der()).unwrap(), c.public_key().raw);
+        assert_eq!(leaf.key().key_pair().unwrap().subject_public_key_info(), c.public_key().raw);
+        assert_eq!(
+            (certificate_version(leaf.cert_der()).unwrap(), certificate_version(ca.cert_der()).unwrap()),
+            (1, 3)
+        );
     }
 }

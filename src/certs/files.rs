@@ -5,21 +5,10 @@ use super::CertError as Error;
 use std::fs;
 use std::path::Path;
 
-/// Encodes DER as PEM with the given label (64-column base64, LF line ends).
+/// Encodes DER as PEM with the given label (64-column base64, LF line ends), with the `pem`
+/// crate (the one rcgen's own PEM output uses).
 pub fn pem_encode(label: &str, der: &[u8]) -> String {
-    let b64 = base64(der);
-    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 40);
-    out.push_str("-----BEGIN ");
-    out.push_str(label);
-    out.push_str("-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        out.push('\n');
-    }
-    out.push_str("-----END ");
-    out.push_str(label);
-    out.push_str("-----\n");
-    out
+    pem::encode_config(&pem::Pem::new(label, der), pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF))
 }
 
 fn create_parent(path: &Path) -> Result<(), Error> {
@@ -58,33 +47,20 @@ pub(super) fn write_secret(path: &Path, data: &[u8]) -> Result<(), Error> {
     }
 }
 
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 0x3f) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn base64_vectors() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    fn pem_framing() {
+        assert_eq!(pem_encode("X", b""), "-----BEGIN X-----\n-----END X-----\n");
+        for (data, b64) in [(&b"f"[..], "Zg=="), (b"fo", "Zm8="), (b"foo", "Zm9v"), (b"foobar", "Zm9vYmFy")] {
+            assert_eq!(pem_encode("X", data), format!("-----BEGIN X-----\n{b64}\n-----END X-----\n"));
+        }
+        let long = pem_encode("CERTIFICATE", &[0xff; 100]);
+        let lines: Vec<&str> = long.lines().collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!((lines[1].len(), lines[2].len(), lines[3]), (64, 64, "/////w=="));
+        assert!(!long.contains('\r'));
     }
 }

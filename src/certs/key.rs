@@ -1,13 +1,13 @@
 //! Private keys: generated in process, kept as PKCS#8, written as PKCS#8, PKCS#1 or SEC1.
 
 use super::files::{pem_encode, write_secret};
-use super::{der, CertError as Error, KeyAlg, KeyFormat};
+use super::{CertError as Error, KeyAlg, KeyFormat};
+use pkcs8::der::Encode;
+use pkcs8::PrivateKeyInfo;
 use rcgen::KeyPair;
 use rustls_pki_types::PrivatePkcs8KeyDer;
+use sec1::{EcParameters, EcPrivateKey};
 use std::path::Path;
-
-const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 
 /// A private key, kept as PKCS#8 DER, convertible to the other encodings.
 #[derive(Clone)]
@@ -54,40 +54,30 @@ impl PrivateKey {
         match format {
             KeyFormat::Pkcs8 => Ok(self.pkcs8.clone()),
             KeyFormat::Pkcs1 => {
-                let parts = der::parse_pkcs8(&self.pkcs8)?;
-                if parts.algorithm_oid != OID_RSA_ENCRYPTION {
+                let info = self.pkcs8_info()?;
+                if info.algorithm.oid != pkcs1::ALGORITHM_OID {
                     return Err(Error::new(format!("a {:?} key cannot be written as PKCS#1 (RSA only)", self.alg)));
                 }
                 // The PKCS#8 privateKey octets of an RSA key are the RSAPrivateKey.
-                der::read_single(parts.private_key, der::TAG_SEQUENCE)?;
-                Ok(parts.private_key.to_vec())
+                pkcs1::RsaPrivateKey::try_from(info.private_key).map_err(malformed("RSAPrivateKey"))?;
+                Ok(info.private_key.to_vec())
             }
             KeyFormat::Sec1 => {
-                let parts = der::parse_pkcs8(&self.pkcs8)?;
-                if parts.algorithm_oid != OID_EC_PUBLIC_KEY {
+                let info = self.pkcs8_info()?;
+                if info.algorithm.oid != sec1::ALGORITHM_OID {
                     return Err(Error::new(format!("a {:?} key cannot be written as SEC1 (ECDSA only)", self.alg)));
                 }
-                let curve = parts
-                    .parameters
-                    .filter(|p| p.tag == der::TAG_OID)
-                    .ok_or_else(|| Error::new("EC key without a named curve"))?;
-                let ec = der::read_single(parts.private_key, der::TAG_SEQUENCE)?;
-                let fields = der::children(ec.content)?;
-                if fields.len() < 2 {
-                    return Err(Error::new("malformed ECPrivateKey"));
-                }
-                let has_params = fields.iter().any(|f| f.tag == der::TAG_CONTEXT_0);
-                let params = der::tlv(der::TAG_CONTEXT_0, curve.raw);
-                let mut parts_out: Vec<&[u8]> = vec![fields[0].raw, fields[1].raw];
-                if !has_params {
-                    parts_out.push(&params);
-                }
-                for f in &fields[2..] {
-                    parts_out.push(f.raw);
-                }
-                Ok(der::constructed(der::TAG_SEQUENCE, &parts_out))
+                let curve = info.algorithm.parameters_oid().map_err(|_| Error::new("EC key without a named curve"))?;
+                // PKCS#8 names the curve in its AlgorithmIdentifier; SEC1 names it in the key.
+                let mut key = EcPrivateKey::try_from(info.private_key).map_err(malformed("ECPrivateKey"))?;
+                key.parameters.get_or_insert(EcParameters::NamedCurve(curve));
+                key.to_der().map_err(malformed("ECPrivateKey"))
             }
         }
+    }
+
+    fn pkcs8_info(&self) -> Result<PrivateKeyInfo<'_>, Error> {
+        PrivateKeyInfo::try_from(self.pkcs8.as_slice()).map_err(malformed("PKCS#8 PrivateKeyInfo"))
     }
 
     /// The key as PEM in the given format.
@@ -108,5 +98,31 @@ impl PrivateKey {
     pub(super) fn key_pair(&self) -> Result<KeyPair, Error> {
         KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(self.pkcs8.as_slice()), self.alg.rcgen_alg())
             .map_err(|e| Error::new(format!("loading a {:?} key: {e}", self.alg)))
+    }
+}
+
+fn malformed<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
+    move |e| Error::new(format!("malformed {what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sec1_names_the_curve_and_pkcs1_is_the_inner_key() {
+        for alg in [KeyAlg::EcdsaP256, KeyAlg::EcdsaP384] {
+            let key = PrivateKey::generate(alg).unwrap();
+            let info = key.pkcs8_info().unwrap();
+            let sec1 = key.to_der(KeyFormat::Sec1).unwrap();
+            let ec = EcPrivateKey::try_from(sec1.as_slice()).unwrap();
+            assert_eq!(ec.parameters, Some(EcParameters::NamedCurve(info.algorithm.parameters_oid().unwrap())));
+            let inner = EcPrivateKey::try_from(info.private_key).unwrap();
+            assert_eq!((ec.private_key, ec.public_key), (inner.private_key, inner.public_key));
+        }
+        let rsa = PrivateKey::generate(KeyAlg::Rsa2048).unwrap();
+        assert_eq!(rsa.to_der(KeyFormat::Pkcs1).unwrap(), rsa.pkcs8_info().unwrap().private_key);
+        assert!(rsa.to_der(KeyFormat::Sec1).unwrap_err().message().contains("ECDSA only"));
+        assert!(PrivateKey::generate(KeyAlg::Ed25519).unwrap().to_der(KeyFormat::Pkcs1).is_err());
     }
 }

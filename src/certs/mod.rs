@@ -21,18 +21,19 @@
 
 mod ca;
 mod deploy;
-mod der;
 mod files;
 mod key;
 
 pub use ca::{ca_bundle_pem, write_ca_bundle, Ca, CertOptions, Issued};
+pub use ca::{certificate_spki, certificate_version};
 pub use deploy::{write_deployment, CertSet, Deployment, DeploymentOptions, WrittenFile};
-pub use der::{certificate_spki, certificate_version};
 pub use files::pem_encode;
 pub use key::PrivateKey;
 
 use rcgen::SignatureAlgorithm;
 use std::time::Duration;
+use x509_cert::der::Any;
+use x509_cert::spki::AlgorithmIdentifierOwned;
 
 /// An error of certificate generation: a message naming the file or thing at fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,20 +84,17 @@ impl KeyAlg {
         }
     }
 
-    /// DER AlgorithmIdentifier of the signatures this key makes.
-    fn signature_algorithm_der(self) -> &'static [u8] {
-        match self {
-            // ecdsa-with-SHA256
-            KeyAlg::EcdsaP256 => &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02],
-            // ecdsa-with-SHA384
-            KeyAlg::EcdsaP384 => &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03],
-            // Ed25519
-            KeyAlg::Ed25519 => &[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70],
-            // sha256WithRSAEncryption, NULL parameters
-            KeyAlg::Rsa2048 => {
-                &[0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00]
-            }
-        }
+    /// The AlgorithmIdentifier of the signatures this key makes.
+    fn signature_algorithm(self) -> AlgorithmIdentifierOwned {
+        use x509_cert::der::oid::db::{rfc5912, rfc8410};
+        let (oid, parameters) = match self {
+            KeyAlg::EcdsaP256 => (rfc5912::ECDSA_WITH_SHA_256, None),
+            KeyAlg::EcdsaP384 => (rfc5912::ECDSA_WITH_SHA_384, None),
+            KeyAlg::Ed25519 => (rfc8410::ID_ED_25519, None),
+            // NULL parameters, as RFC 4055 asks for RSA.
+            KeyAlg::Rsa2048 => (rfc5912::SHA_256_WITH_RSA_ENCRYPTION, Some(Any::null())),
+        };
+        AlgorithmIdentifierOwned { oid, parameters }
     }
 
     /// The "traditional" key format of this algorithm: PKCS#1 for RSA, SEC1 for

@@ -133,7 +133,7 @@ pub struct BackendReport {
 }
 
 /// Everything `swtls check` found.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Report {
     pub version: String,
     pub settings: Vec<Setting>,

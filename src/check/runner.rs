@@ -58,15 +58,7 @@ fn run_inner(opts: &CheckOptions) -> Report {
     let mut report = Report {
         // The same string as swtls_version().
         version: unsafe { std::ffi::CStr::from_ptr(crate::ffi::swtls_version()) }.to_string_lossy().into_owned(),
-        settings: Vec::new(),
-        config_problem: None,
-        mode: None,
-        reason: None,
-        plan_problem: None,
-        files: Vec::new(),
-        files_problem: None,
-        backends: Vec::new(),
-        library_warnings: Vec::new(),
+        ..Report::default()
     };
 
     // Configuration: the environment, then --set in order (later wins).
