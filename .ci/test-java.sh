@@ -11,11 +11,13 @@
 # and runs its end-to-end test: the real agent (apm-agent 9.3.0 from Maven Central) with the
 # plugin against swtls-collector over mutual TLS with a token and a PKCS#1 DER client key,
 # and the same set-up without the plugin, which must send nothing. Then runs the example agent
-# (examples/java) from the jar alone against swtls-collector over mutual TLS and checks
-# what the collector decoded. Last, the consumer test (tests/java-consumer): a Maven project
-# of its own, with the jar installed into a temporary local repository, makes a keepAlive
-# over mutual TLS. It takes the jar of `make dist` (target/dist/swtls-VERSION.jar, with the
-# portable library) when there is one, else the jar just built.
+# (examples/java; its messages from SkyWalking's generated apm-network classes, fetched with
+# protobuf-java from Maven Central) with the library loaded from the jar against
+# swtls-collector over mutual TLS and checks what the collector decoded. Last, the consumer
+# test (tests/java-consumer): a Maven project of its own, with the jar installed into a
+# temporary local repository, makes a keepAlive over mutual TLS. It takes the jar of
+# `make dist` (target/dist/swtls-VERSION.jar, with the portable library) when there is
+# one, else the jar just built.
 #
 # Needs: cargo, a JDK 8+ (javac) and Maven; Maven downloads JUnit, grpc-java and protoc
 # (test scope only; grpc-api is a provided dependency of swtls-grpc) from Maven Central.
@@ -85,11 +87,19 @@ collector_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { echo "the collector did not start:"; cat "$work/collector.log"; exit 1; }
 mkdir -p "$work/classes"
-javac --release 8 -cp "$JAR" -d "$work/classes" examples/java/Agent.java
-# Only the jar (no SWTLS_LIBRARY): the library is loaded from inside it.
+# The example's messages are SkyWalking's generated classes (apm-network) on protobuf-java,
+# the two jars its header names, fetched from Maven Central (not their dependencies: the
+# message classes need only protobuf-java).
+for artifact in org.apache.skywalking:apm-network:9.3.0 com.google.protobuf:protobuf-java:3.25.9; do
+    mvn -B -ntp -q -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+        -Dartifact="$artifact" -DoutputDirectory="$work/example-lib"
+done
+example_cp="$JAR:$work/example-lib/apm-network-9.3.0.jar:$work/example-lib/protobuf-java-3.25.9.jar"
+javac --release 8 -cp "$example_cp" -d "$work/classes" examples/java/Agent.java
+# The library only from the swtls jar (no SWTLS_LIBRARY): it is loaded from inside it.
 env -u SWTLS_LIBRARY SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$(cat "$work/port")" \
     SWTLS_CA_DIR="$work/certs/ca" SW_AGENT_NAME=java-example SW_AGENT_INSTANCE_NAME=java-example-1 \
-    java -cp "$JAR:$work/classes" Agent 3 20 200
+    java -cp "$example_cp:$work/classes" Agent 3 20 200
 for _ in $(seq 1 50); do [ "$(grep -c '^segment ' "$work/collector.log" || true)" -ge 60 ] && break; sleep 0.1; done
 segments=$(grep -c '^segment .*service=java-example instance=java-example-1' "$work/collector.log" || true)
 pings=$(grep -c '^keepAlive service=java-example instance=java-example-1' "$work/collector.log" || true)

@@ -22,7 +22,9 @@
 # BENCH_PAUSE_US [50]; BENCH_SKIP_THROUGHPUT=1 measures the latency only.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT=$BENCH_ROOT
 cd "$ROOT"
 
 THREADS=${BENCH_THREADS:-4}
@@ -33,57 +35,24 @@ SLOW_US=${BENCH_SLOW_US:-1000}
 RUNS=${BENCH_RUNS:-3}
 PAUSE_US=${BENCH_PAUSE_US:-50}
 CC=${CC:-cc}
-for v in THREADS CALLS MESSAGES SIZE SLOW_US RUNS PAUSE_US; do
-    if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1)); then
-        echo "bench/report.sh: BENCH_$v must be a positive integer, not '${!v}'" >&2
-        exit 2
-    fi
-done
+bench_positive_ints bench/report.sh BENCH_ THREADS CALLS MESSAGES SIZE SLOW_US RUNS PAUSE_US
 
 LIBDIR=$ROOT/target/release
 BENCH=$ROOT/target/bench/report_bench
-COLLECTOR=$ROOT/target/release/swtls-collector
 SWTLS=$ROOT/target/debug/swtls
 
 echo "== build"
 make --no-print-directory examples
-cargo build -q --release -p swtls-collector
-cargo build -q --features cli --bin swtls
+bench_build_tools
 mkdir -p "$(dirname "$BENCH")"
 "$CC" -O2 -Wall -Wextra -Werror -std=c11 -pthread -Iinclude -o "$BENCH" bench/c/report_bench.c \
     -L"$LIBDIR" -lswtls -Wl,-rpath,"$LIBDIR"
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/swtls-report-bench.XXXXXX")
-COLLECTOR_PID=
-stop_collector() {
-    if [[ -n $COLLECTOR_PID ]]; then
-        kill "$COLLECTOR_PID" 2>/dev/null || true
-        wait "$COLLECTOR_PID" 2>/dev/null || true
-        COLLECTOR_PID=
-    fi
-}
-cleanup() { stop_collector; rm -rf "$DIR"; }
+cleanup() { bench_stop_collector; rm -rf "$DIR"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# start_collector [EXTRA SERVE ARGS...]: a fresh collector; sets COLLECTOR_PID and PORT.
-start_collector() {
-    rm -f "$DIR/port"
-    "$COLLECTOR" serve --listen 127.0.0.1:0 --tls-dir "$DIR/server" --mtls --port-file "$DIR/port" "$@" \
-        >"$DIR/collector.log" 2>&1 &
-    COLLECTOR_PID=$!
-    for ((i = 0; i < 200; i++)); do
-        [[ -s $DIR/port ]] && break
-        sleep 0.05
-    done
-    if [[ ! -s $DIR/port ]]; then
-        echo "bench/report.sh: the collector did not start:" >&2
-        cat "$DIR/collector.log" >&2
-        exit 1
-    fi
-    PORT=$(<"$DIR/port")
-}
 
 field() { sed -n "s/.*\"$1\":\\([-0-9.e+]*\\).*/\\1/p" <<<"$2"; }
 median() {
@@ -111,11 +80,11 @@ run() {
         PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     else
         # shellcheck disable=SC2086 # the collector arguments are words
-        start_collector $backend
+        bench_start_collector bench/report.sh "$DIR" $backend
     fi
     local out
     out=$(SW_AGENT_COLLECTOR_BACKEND_SERVICES=127.0.0.1:$PORT "$BENCH" "$@")
-    stop_collector
+    bench_stop_collector
     sed 's/^/    /' <<<"$out"
     local json
     json=$(grep '^{' <<<"$out" | tail -n 1)

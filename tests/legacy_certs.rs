@@ -25,33 +25,29 @@ fn script_ca(dir: &Path) {
     );
 }
 
-/// A leaf signed the script's way: `openssl x509 -req` without an extension file (v1).
-fn script_leaf(dir: &Path, ca_dir: &Path, name: &str, cn: &str, days: &str) {
+/// `openssl x509 -req`, in `dir`: signs the request `csr` with the CA of `ca_dir` (`ca.crt`,
+/// `ca.key`) into `out`, valid for `days`. Without `extfile` the certificate is X.509 v1, as
+/// the script makes them; with one (a file in `dir`) it gets that file's extensions (v3).
+fn sign(dir: &Path, ca_dir: &Path, csr: &str, days: &str, extfile: Option<&str>, out: &str) {
     let ca_crt = ca_dir.join("ca.crt");
     let ca_key = ca_dir.join("ca.key");
+    let mut args = vec!["x509", "-req", "-days", days, "-in", csr];
+    args.extend(["-CA", ca_crt.to_str().unwrap(), "-CAkey", ca_key.to_str().unwrap(), "-CAcreateserial"]);
+    if let Some(ext) = extfile {
+        args.extend(["-extfile", ext]);
+    }
+    args.extend(["-out", out]);
+    openssl(dir, &args);
+}
+
+/// A leaf signed the script's way: `openssl x509 -req` without an extension file (v1).
+fn script_leaf(dir: &Path, ca_dir: &Path, name: &str, cn: &str, days: &str) {
     openssl(dir, &["genrsa", "-out", &format!("{name}.key"), "2048"]);
     openssl(
         dir,
         &["req", "-new", "-key", &format!("{name}.key"), "-out", &format!("{name}.csr"), "-subj", &format!("/CN={cn}")],
     );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-days",
-            days,
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            ca_crt.to_str().unwrap(),
-            "-CAkey",
-            ca_key.to_str().unwrap(),
-            "-CAcreateserial",
-            "-out",
-            &format!("{name}.crt"),
-        ],
-    );
+    sign(dir, ca_dir, &format!("{name}.csr"), days, None, &format!("{name}.crt"));
     // The script converts keys to PKCS#8 for the agent ("client.pem").
     openssl(dir, &["pkcs8", "-topk8", "-nocrypt", "-in", &format!("{name}.key"), "-out", &format!("{name}.pem")]);
 }
@@ -111,26 +107,7 @@ fn script_certificates_work_with_mutual_tls_against_the_tonic_collector() {
     // tonic collector therefore gets a client certificate from the same script CA made
     // with an extension file. The grpcio test below uses the script's v1 client certificate.
     std::fs::write(s.path("client.ext"), "extendedKeyUsage = clientAuth\n").unwrap();
-    openssl(
-        s.tmp.path(),
-        &[
-            "x509",
-            "-req",
-            "-days",
-            "365",
-            "-in",
-            "client.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-extfile",
-            "client.ext",
-            "-out",
-            "client3.crt",
-        ],
-    );
+    sign(s.tmp.path(), s.tmp.path(), "client.csr", "365", Some("client.ext"), "client3.crt");
     let server = BlockingCollector::start(CollectorOptions::mutual_tls(
         s.path("server.crt"),
         s.path("server.pem"),
@@ -346,26 +323,7 @@ fn v1_leaf_with_a_tampered_signature_is_refused() {
 fn v3_leaf_with_the_name_only_in_cn_is_accepted_under_a_configured_ca() {
     let s = Script::new();
     std::fs::write(s.path("server.ext"), "basicConstraints = CA:FALSE\n").unwrap();
-    openssl(
-        s.tmp.path(),
-        &[
-            "x509",
-            "-req",
-            "-days",
-            "365",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-extfile",
-            "server.ext",
-            "-out",
-            "server3.crt",
-        ],
-    );
+    sign(s.tmp.path(), s.tmp.path(), "server.csr", "365", Some("server.ext"), "server3.crt");
     assert_eq!(version_of(&s.path("server3.crt")), "Version: 3 (0x2)");
     let server = s.tls_server("server3.crt", "server.pem");
     let dir = s.agent_dir("agent", None);

@@ -17,14 +17,14 @@
 # Needs cargo, a C compiler, python3 with venv, Go >= 1.26, a JDK 8+ and Maven; installs the
 # JDK and Maven (Debian packages) when they are missing.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+ROOT=$BENCH_ROOT
 cd "$ROOT"
 export CARGO_TERM_COLOR=never
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
-    export PATH="/usr/local/go/bin:$PATH"
-fi
+bench_find_go
 command -v cargo >/dev/null || { echo "bench/compare: cargo (rustup) is required" >&2; exit 1; }
 command -v go >/dev/null || { echo "bench/compare: Go 1.26 or newer is required (https://go.dev/dl)" >&2; exit 1; }
 if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then
@@ -46,8 +46,7 @@ SWTLS_CARGO_ARGS="--features jni" "${pip[@]}" install --force-reinstall --no-dep
 
 step "rust: library (jni feature), swtls-collector, swtls tool"
 cargo build -q --release --lib --features jni
-cargo build -q --release -p swtls-collector
-cargo build -q --features cli --bin swtls
+bench_build_tools
 
 export SWTLS_ROOT=$ROOT SWTLS_BENCH_PYTHON=$VENV/bin/python
 BIN=$ROOT/target/bench-compare/bin

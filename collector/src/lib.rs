@@ -12,8 +12,10 @@
 //! * [`certs`] makes CAs, server/client certificates and keys for the tests (it is
 //!   `swtls::certs`, re-exported).
 //!
-//! No protobuf compiler and no code generation: the few messages are written by
-//! hand in [`proto`], the services speak raw bytes through [`BytesCodec`].
+//! The few messages it decodes are generated at build time from
+//! `proto/skywalking_v3.proto` ([`proto`]; prost-build with the pure-Rust `protox`
+//! parser, so no `protoc` is needed); the services speak raw bytes through
+//! [`BytesCodec`].
 
 pub use swtls::certs;
 mod codec;

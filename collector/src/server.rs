@@ -29,7 +29,9 @@ use tonic::{Status, Streaming};
 use crate::certs::CertSet;
 use crate::codec::BytesCodec;
 use crate::methods;
-use crate::proto::{AgentEvent, Commands, InstancePingPkg, InstanceProperties, JvmMetricCollection, SegmentObject};
+use crate::proto::{
+    Commands, Event as AgentEvent, InstancePingPkg, InstanceProperties, JvmMetricCollection, SegmentObject,
+};
 use crate::record::{
     CallKind, CallRecord, Event, EventHook, HandshakeFailure, HandshakeInfo, Received, Recorder, SegmentSummary,
 };

@@ -5,7 +5,29 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "swtls.h"
+
+/* The SkyWalking messages of the C examples are encoded here by hand, unlike the other
+ * languages' examples, which use the protocol's generated code: C has none at hand. The
+ * SkyWalking protocol project publishes no generated C, and generating it (protobuf-c)
+ * would need protoc with the protoc-c plugin at build time and libprotobuf-c at run
+ * time, for messages that are a few string fields. */
+
+/* Appends one length-delimited protobuf field (wire type 2) holding the string s: the key
+ * (field << 3 | 2), the length as a varint, the bytes. buf must have room for
+ * strlen(s) + 11 more bytes. Returns the new length. */
+static inline size_t put_string(uint8_t *buf, size_t at, uint8_t field, const char *s) {
+    size_t len = strlen(s), n = len;
+    buf[at++] = (uint8_t)(field << 3 | 2);
+    do {
+        uint8_t b = n & 0x7f;
+        n >>= 7;
+        buf[at++] = n ? (uint8_t)(b | 0x80) : b;
+    } while (n);
+    memcpy(buf + at, s, len);
+    return at + len;
+}
 
 /* Prints "STATUS_NAME: message" for a failed call and exits 1. */
 static void die(const char *what, swtls_status status) {

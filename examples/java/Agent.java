@@ -1,6 +1,6 @@
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.UUID;
+import org.apache.skywalking.apm.network.language.agent.v3.SegmentObject;
+import org.apache.skywalking.apm.network.management.v3.InstancePingPkg;
 import org.apache.skywalking.swtls.Channel;
 import org.apache.skywalking.swtls.Config;
 import org.apache.skywalking.swtls.Stats;
@@ -18,7 +18,19 @@ import org.apache.skywalking.swtls.SwtlsException;
  *   SW_AGENT_NAME, SW_AGENT_INSTANCE_NAME  service and instance names
  * </pre>
  *
- * Usage: {@code java -cp swtls.jar:. Agent [rounds] [segments-per-round] [interval-ms]}.
+ * The messages are the SkyWalking protocol's generated Java classes, as the SkyWalking Java
+ * agent has them: {@code org.apache.skywalking:apm-network} (9.3.0, built for Java 8) on
+ * {@code com.google.protobuf:protobuf-java} (3.25.9), both from Maven Central; the swtls jar
+ * itself needs neither. Outside a Maven project, fetch the two jars with
+ *
+ * <pre>
+ *   mvn dependency:copy -Dartifact=org.apache.skywalking:apm-network:9.3.0 -DoutputDirectory=lib
+ *   mvn dependency:copy -Dartifact=com.google.protobuf:protobuf-java:3.25.9 -DoutputDirectory=lib
+ * </pre>
+ *
+ * (.ci/test-java.sh does that). Build and run:
+ * {@code javac -cp swtls.jar:lib/* Agent.java} and
+ * {@code java -cp swtls.jar:lib/*:. Agent [rounds] [segments-per-round] [interval-ms]}.
  * Exits with status 1 when a keepAlive failed or a segment was not delivered.
  */
 public final class Agent {
@@ -83,37 +95,19 @@ public final class Agent {
         return v == null || v.isEmpty() ? fallback : v;
     }
 
-    /** skywalking.v3.InstancePingPkg: service = 1, serviceInstance = 2. */
+    /** skywalking.v3.InstancePingPkg, the body of keepAlive. */
     static byte[] instancePing(String service, String instance) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        string(out, 1, service);
-        string(out, 2, instance);
-        return out.toByteArray();
+        return InstancePingPkg.newBuilder().setService(service).setServiceInstance(instance).build().toByteArray();
     }
 
-    /** skywalking.v3.SegmentObject without spans: traceId = 1, traceSegmentId = 2, service = 4, serviceInstance = 5. */
+    /** skywalking.v3.SegmentObject without spans, one message of TraceSegmentReportService/collect. */
     static byte[] segment(String traceId, String segmentId, String service, String instance) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        string(out, 1, traceId);
-        string(out, 2, segmentId);
-        string(out, 4, service);
-        string(out, 5, instance);
-        return out.toByteArray();
-    }
-
-    /** A length-delimited protobuf field (wire type 2). */
-    static void string(ByteArrayOutputStream out, int field, String value) {
-        byte[] b = value.getBytes(StandardCharsets.UTF_8);
-        varint(out, (field << 3) | 2);
-        varint(out, b.length);
-        out.write(b, 0, b.length);
-    }
-
-    static void varint(ByteArrayOutputStream out, long v) {
-        while ((v & ~0x7FL) != 0) {
-            out.write((int) ((v & 0x7F) | 0x80));
-            v >>>= 7;
-        }
-        out.write((int) v);
+        return SegmentObject.newBuilder()
+                .setTraceId(traceId)
+                .setTraceSegmentId(segmentId)
+                .setService(service)
+                .setServiceInstance(instance)
+                .build()
+                .toByteArray();
     }
 }

@@ -10,8 +10,11 @@ Configured like every SkyWalking agent, from the environment:
 
   python3 examples/python/agent.py --iterations 3 --segments 5 --interval 1
 
-Needs the swtls package (`pip install ./bindings/python`). The messages are encoded here
-by hand (a few protobuf string fields), so no protobuf package is needed.
+Needs the swtls package (`pip install ./bindings/python`) and, for the messages, the
+SkyWalking protocol's generated protobuf classes (`skywalking.protocol`, with `protobuf`)
+that the SkyWalking Python agent ships: `pip install -r examples/python/requirements.txt`
+(Python 3.10 or later, the agent's own bound). The agent itself is not started: only its
+generated `*_pb2` message classes are used, so grpcio is never imported.
 """
 
 import argparse
@@ -23,33 +26,29 @@ import uuid
 
 import swtls
 
+try:
+    from skywalking.protocol.language_agent.Tracing_pb2 import SegmentObject
+    from skywalking.protocol.management.Management_pb2 import InstancePingPkg
+except ImportError as e:
+    sys.exit(
+        f"agent: the SkyWalking protocol classes are missing ({e}): "
+        "pip install -r examples/python/requirements.txt"
+    )
+
 KEEP_ALIVE = "/skywalking.v3.ManagementService/keepAlive"
 SEGMENTS = "/skywalking.v3.TraceSegmentReportService/collect"
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _string(field: int, value: str) -> bytes:
-    data = value.encode("utf-8")
-    return _varint(field << 3 | 2) + _varint(len(data)) + data
-
-
 def instance_ping(service: str, instance: str) -> bytes:
-    """skywalking.v3.InstancePingPkg: service = 1, serviceInstance = 2."""
-    return _string(1, service) + _string(2, instance)
+    """skywalking.v3.InstancePingPkg, the body of ManagementService/keepAlive."""
+    return InstancePingPkg(service=service, serviceInstance=instance).SerializeToString()
 
 
 def segment_object(trace_id: str, segment_id: str, service: str, instance: str) -> bytes:
-    """skywalking.v3.SegmentObject without spans: traceId = 1, traceSegmentId = 2,
-    service = 4, serviceInstance = 5."""
-    return _string(1, trace_id) + _string(2, segment_id) + _string(4, service) + _string(5, instance)
+    """skywalking.v3.SegmentObject (without spans), one message of TraceSegmentReportService/collect."""
+    return SegmentObject(
+        traceId=trace_id, traceSegmentId=segment_id, service=service, serviceInstance=instance
+    ).SerializeToString()
 
 
 def main() -> int:

@@ -11,7 +11,6 @@ from typing import Iterator, List, Optional
 
 import pytest
 from certs import CertSet
-from messages import ping, segment  # noqa: F401 (used by the tests)
 
 REPO = Path(__file__).resolve().parents[3]
 PEER = REPO / "tests" / "peers" / "grpcio_server.py"

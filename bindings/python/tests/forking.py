@@ -11,9 +11,10 @@ import threading
 import time
 
 import swtls
+from messages import ping  # this folder is sys.path[0]: the script runs from it
 
 KEEP_ALIVE = "/skywalking.v3.ManagementService/keepAlive"
-PING = b"\x0a\x02py\x12\x05child"
+PING = ping("py", "child")
 
 
 def main() -> int:

@@ -5,7 +5,8 @@ import threading
 import time
 
 import pytest
-from conftest import ECHO, ECHO_COLLECT, KEEP_ALIVE, SEGMENTS, free_port, ping, segment
+from conftest import ECHO, ECHO_COLLECT, KEEP_ALIVE, SEGMENTS, free_port
+from messages import ping, segment
 
 import swtls
 

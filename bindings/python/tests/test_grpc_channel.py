@@ -13,7 +13,8 @@ from types import SimpleNamespace
 
 import grpc
 import pytest
-from conftest import ECHO, ECHO_COLLECT, ECHO_SLOW, REPO, Peers, ping
+from conftest import ECHO, ECHO_COLLECT, ECHO_SLOW, REPO, Peers
+from messages import ping
 
 import swtls
 import swtls.grpc

@@ -7,7 +7,8 @@ import sys
 import threading
 
 import pytest
-from conftest import SEGMENTS, free_port, segment
+from conftest import SEGMENTS, free_port
+from messages import segment
 
 import swtls
 

@@ -5,7 +5,8 @@ import re
 import threading
 
 import pytest
-from conftest import SEGMENTS, free_port, segment
+from conftest import SEGMENTS, free_port
+from messages import segment
 
 import swtls
 

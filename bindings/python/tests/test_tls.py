@@ -1,7 +1,8 @@
 """Each TLS mode against grpcio's server (BoringSSL), and the files that do not load."""
 
 import pytest
-from conftest import ECHO, KEEP_ALIVE, ping
+from conftest import ECHO, KEEP_ALIVE
+from messages import ping
 
 import swtls
 

@@ -14,6 +14,10 @@
 // Each round sends one keepAlive and reports -segments segments; after the last round the
 // agent flushes, closes the channel and prints its counters. It exits 1 with the
 // library's status name and message when anything fails.
+//
+// The messages are the SkyWalking protocol's generated Go types
+// (skywalking.apache.org/repo/goapi, what skywalking-go uses), encoded with
+// google.golang.org/protobuf; the swtls binding itself needs neither.
 package main
 
 import (
@@ -25,6 +29,9 @@ import (
 	"time"
 
 	swtls "github.com/apache/skywalking-swtls/bindings/go"
+	"google.golang.org/protobuf/proto"
+	agent "skywalking.apache.org/repo/goapi/collect/language/agent/v3"
+	management "skywalking.apache.org/repo/goapi/collect/management/v3"
 )
 
 const (
@@ -32,33 +39,27 @@ const (
 	collectMethod   = "/skywalking.v3.TraceSegmentReportService/collect"
 )
 
-// protobuf wire encoding of the few string fields used here (wire type 2).
-func appendString(b []byte, field int, s string) []byte {
-	b = appendVarint(b, uint64(field)<<3|2)
-	b = appendVarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendVarint(b []byte, v uint64) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
-}
-
-// instancePing encodes skywalking.v3.InstancePingPkg{service = 1, serviceInstance = 2}.
+// instancePing encodes a skywalking.v3.InstancePingPkg, the body of keepAlive.
 func instancePing(service, instance string) []byte {
-	return appendString(appendString(nil, 1, service), 2, instance)
+	return marshal(&management.InstancePingPkg{Service: service, ServiceInstance: instance})
 }
 
-// segment encodes a skywalking.v3.SegmentObject without spans: traceId = 1,
-// traceSegmentId = 2, service = 4, serviceInstance = 5.
+// segment encodes a skywalking.v3.SegmentObject without spans.
 func segment(traceID, segmentID, service, instance string) []byte {
-	b := appendString(nil, 1, traceID)
-	b = appendString(b, 2, segmentID)
-	b = appendString(b, 4, service)
-	return appendString(b, 5, instance)
+	return marshal(&agent.SegmentObject{
+		TraceId:         traceID,
+		TraceSegmentId:  segmentID,
+		Service:         service,
+		ServiceInstance: instance,
+	})
+}
+
+func marshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		fail("proto.Marshal", err)
+	}
+	return b
 }
 
 func env(name, def string) string {

@@ -3,11 +3,12 @@
 # $SWTLS_ROOT/target/release/libswtls.so, and writes OUT/swtls-c.size: the stripped library,
 # which is all a C agent ships.
 set -euo pipefail
-OUT=${1:?usage: build.sh OUT}
-ROOT=${SWTLS_ROOT:?SWTLS_ROOT must name the repository root}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/lib.sh
+source "$HERE/../../../lib.sh"
+bench_out_dir "$0" "$@"
+ROOT=${SWTLS_ROOT:?SWTLS_ROOT must name the repository root}
 LIB=$ROOT/target/release
-mkdir -p "$OUT"
 "${CC:-cc}" -O2 -Wall -Wextra -Werror -std=c11 -I"$ROOT/include" -o "$OUT/swtls-c" "$HERE/client.c" \
     -L"$LIB" -lswtls -Wl,-rpath,"$LIB"
 stripped=$(mktemp)

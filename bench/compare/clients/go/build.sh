@@ -13,14 +13,12 @@
 # so that the library run.sh built with the jni feature is not rebuilt without it) into a
 # temporary prefix, which the binding finds with pkg-config.
 set -euo pipefail
-[ $# -eq 1 ] || { echo "usage: $0 OUT" >&2; exit 2; }
-mkdir -p "$1"
-OUT=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "${SWTLS_ROOT:-$HERE/../../../..}" && pwd)
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
-    export PATH="/usr/local/go/bin:$PATH"
-fi
+# shellcheck source=bench/lib.sh
+source "$HERE/../../../lib.sh"
+bench_out_dir "$0" "$@"
+ROOT=$(cd "${SWTLS_ROOT:-$BENCH_ROOT}" && pwd)
+bench_find_go
 [ -f "$ROOT/target/release/libswtls.a" ] || { echo "$ROOT/target/release/libswtls.a is missing (cargo build --release --lib)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/swtls-bench-go.XXXXXX")

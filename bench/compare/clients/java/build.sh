@@ -7,11 +7,11 @@
 # jars they run in OUT/java/. Needs $SWTLS_ROOT/target/release/libswtls.so built with the
 # jni feature, a JDK 8+ and Maven (grpc-java comes from Maven Central / ~/.m2).
 set -euo pipefail
-[ $# -eq 1 ] || { echo "usage: $0 OUT" >&2; exit 2; }
-mkdir -p "$1"
-OUT=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../../../.." && pwd) # the binding's sources: this checkout
+# shellcheck source=bench/lib.sh
+source "$HERE/../../../lib.sh"
+bench_out_dir "$0" "$@"
+REPO=$BENCH_ROOT # the binding's sources: this checkout
 ROOT=${SWTLS_ROOT:-$REPO}
 LIB=$ROOT/target/release/libswtls.so
 [ -f "$LIB" ] || { echo "$0: $LIB is missing: run cargo build --release --lib --features jni" >&2; exit 1; }

@@ -6,12 +6,14 @@
 # test proto of the binding (the shape of SkyWalking's protocol) with grpcio-tools, run from
 # a venv of its own (target/bench-protoc-venv: see protoc-requirements.txt).
 set -euo pipefail
-out=${1:?usage: build.sh OUT}
-: "${SWTLS_BENCH_PYTHON:?set SWTLS_BENCH_PYTHON to the bench venv python}"
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../../.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$here/../../../lib.sh"
+bench_out_dir "$0" "$@"
+out=$OUT
+: "${SWTLS_BENCH_PYTHON:?set SWTLS_BENCH_PYTHON to the bench venv python}"
+root=$BENCH_ROOT
 protos=$root/bindings/python/tests/protos
-mkdir -p "$out"
 protoc_venv=$root/target/bench-protoc-venv
 if [ ! -x "$protoc_venv/bin/python" ]; then
     python3 -m venv "$protoc_venv"
