@@ -12,7 +12,7 @@
 # any of them writes its report into target/bench-compare/ too).
 #
 # Builds first: a venv in target/bench-venv (grpcio, matplotlib, the swtls Python binding),
-# the release library with the jni feature, swtls-collector (the sink and tls-pipe), the
+# the release library (default features, for C and Go; the jni feature, for Java), swtls-collector (the sink and tls-pipe), the
 # swtls tool (certificates), then each language's clients into target/bench-compare/bin.
 # Needs cargo, a C compiler, python3 with venv, Go >= 1.26, a JDK 8+ and Maven; installs the
 # JDK and Maven (Debian packages) when they are missing.
@@ -40,15 +40,23 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 pip=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${pip[@]}" install -r bench/compare/requirements.txt
-# The binding builds the library as the Java client needs it (jni feature), so that the
-# cargo build below has nothing left to do.
-SWTLS_CARGO_ARGS="--features jni" "${pip[@]}" install --force-reinstall --no-deps ./bindings/python
+# The binding builds the library as the wheel ships it (default features).
+"${pip[@]}" install --force-reinstall --no-deps ./bindings/python
 
-step "rust: library (jni feature), swtls-collector, swtls tool"
+step "rust: the library as C, Python and Go agents ship it (default features) and as the Java binding ships it (jni feature), swtls-collector, swtls tool"
+# The C and Go clients link the default-feature library (what the C tarball and the wheel
+# carry), kept in target/bench-compare/lib; the jni build that follows writes
+# target/release, where the Java client takes it from.
+cargo build -q --release --lib
+LIB=$ROOT/target/bench-compare/lib
+rm -rf "$LIB"
+mkdir -p "$LIB"
+cp target/release/libswtls.so target/release/libswtls.a "$LIB/"
+cp -P target/release/libswtls.so.[0-9]* "$LIB/" # the soname link build.rs makes
 cargo build -q --release --lib --features jni
 bench_build_tools
 
-export SWTLS_ROOT=$ROOT SWTLS_BENCH_PYTHON=$VENV/bin/python
+export SWTLS_ROOT=$ROOT SWTLS_BENCH_PYTHON=$VENV/bin/python SWTLS_BENCH_LIB=$LIB
 BIN=$ROOT/target/bench-compare/bin
 rm -rf "$BIN"
 mkdir -p "$BIN"

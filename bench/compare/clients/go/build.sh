@@ -8,9 +8,9 @@
 #   OUT/NAME.size  the stripped binary's size (it includes the Go runtime and the bench
 #                  main), with "baseline_bytes": a stripped hello-world built the same way,
 #                  so that bytes - baseline_bytes estimates the library's own share.
-# Needs Go >= 1.26, a C compiler, make and pkg-config; $SWTLS_ROOT/target/release/libswtls.a
-# must exist: it is installed as it is (make -o lib install, which skips the cargo build,
-# so that the library run.sh built with the jni feature is not rebuilt without it) into a
+# Needs Go >= 1.26, a C compiler, make and pkg-config; libswtls.a of $SWTLS_BENCH_LIB (the
+# default-feature library run.sh keeps there; default $SWTLS_ROOT/target/release) must
+# exist: it is installed as it is (make -o lib install LIBSRC=..., no cargo build) into a
 # temporary prefix, which the binding finds with pkg-config.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -19,11 +19,13 @@ source "$HERE/../../../lib.sh"
 bench_out_dir "$0" "$@"
 ROOT=$(cd "${SWTLS_ROOT:-$BENCH_ROOT}" && pwd)
 bench_find_go
-[ -f "$ROOT/target/release/libswtls.a" ] || { echo "$ROOT/target/release/libswtls.a is missing (cargo build --release --lib)" >&2; exit 1; }
+# The default-feature library (run.sh keeps it in SWTLS_BENCH_LIB), as Go agents install it.
+LIB=${SWTLS_BENCH_LIB:-$ROOT/target/release}
+[ -f "$LIB/libswtls.a" ] || { echo "$LIB/libswtls.a is missing (cargo build --release --lib)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/swtls-bench-go.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-make -s -C "$ROOT" -o lib install PREFIX="$tmp/prefix"
+make -s -C "$ROOT" -o lib install PREFIX="$tmp/prefix" LIBSRC="$LIB"
 export PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig
 # Go's build cache keys a cgo package on its CGO_* flags but not on pkg-config's output
 # (go help cache): with -trimpath, a package compiled in an earlier run (or another
