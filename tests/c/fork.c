@@ -27,18 +27,6 @@
 static swtls_channel *channel;
 static long count;
 
-static size_t put_string(uint8_t *buf, size_t at, uint8_t field, const char *s) {
-    size_t len = strlen(s), n = len;
-    buf[at++] = (uint8_t)(field << 3 | 2);
-    do {
-        uint8_t b = n & 0x7f;
-        n >>= 7;
-        buf[at++] = n ? (uint8_t)(b | 0x80) : b;
-    } while (n);
-    memcpy(buf + at, s, len);
-    return at + len;
-}
-
 /* Reports COUNT segments with ids PREFIX-N; returns how many were not queued. */
 static long report_all(const char *prefix, long pause_us) {
     uint8_t seg[256];
