@@ -23,10 +23,10 @@ pub const EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
 const ANY_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
 
-type Check = fn(&[u8]) -> bool;
+pub(crate) type Check = fn(&[u8]) -> bool;
 
 /// The known extensions (OBJECT IDENTIFIER content) and the check of their values.
-const KNOWN: &[(&[u8], Check)] = &[
+pub(crate) const KNOWN: &[(&[u8], Check)] = &[
     (&[0x55, 0x1d, 0x0e], |v| only(v, OCTET_STRING).is_some()), // subjectKeyIdentifier
     (&[0x55, 0x1d, 0x0f], |v| only(v, BIT_STRING).is_some_and(valid_bit_string)), // keyUsage
     (SUBJECT_ALT_NAME, |v| subject_alt_names(v).is_some()),

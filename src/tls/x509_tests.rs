@@ -337,3 +337,17 @@ fn der_helpers() {
     assert_eq!(name_text(&[0x30, 0x01]), "<X509Error: Invalid X.509 name>");
     assert!(common_names(&[0x30, 0x01]).is_empty());
 }
+
+#[cfg(feature = "test-hooks")]
+#[test]
+fn the_fuzz_entry_point_reads_certificates_and_any_bytes() {
+    use crate::testing::fuzz::x509_reader;
+    for der in rcgen_certificates() {
+        let fields = x509_reader(&der).expect("a certificate reads");
+        assert_eq!(fields.spki, Certificate::parse(&der).unwrap().spki);
+    }
+    for pick in 0..=255u8 {
+        assert!(x509_reader(&[pick, SEQUENCE, 0x00]).is_none());
+    }
+    assert!(x509_reader(&[]).is_none());
+}
