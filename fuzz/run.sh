@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
-targets=(config_set env_loader backends cert_and_key_files legacy_verifier)
+targets=(config_set env_loader backends cert_and_key_files legacy_verifier x509_reader)
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
@@ -29,10 +29,11 @@ target/debug/swtls certs --out "$gen/rsa" --server-name localhost --rsa --pkcs1 
     openssl pkey -in rsa/ca/client.pem -aes256 -passout pass:x -out rsa.encrypted.pem
     openssl x509 -in ec/server/server.crt -outform der -out ec.server.der
 )
-mkdir -p fuzz/corpus/{cert_and_key_files,legacy_verifier}
+mkdir -p fuzz/corpus/{cert_and_key_files,legacy_verifier,x509_reader}
 find "$gen" -type f \( -name '*.pem' -o -name '*.crt' -o -name '*.key' -o -name '*.der' \) \
     -exec cp {} fuzz/corpus/cert_and_key_files/ \;
 cp "$gen"/*.der fuzz/corpus/legacy_verifier/
+cp "$gen"/*.der fuzz/corpus/x509_reader/
 
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"

@@ -77,4 +77,59 @@ pub mod fuzz {
         let algorithms = crate::tls::provider().signature_verification_algorithms;
         let _ = crate::tls::legacy::verify(&leaf, &name, UnixTime::now(), &anchors, &algorithms);
     }
+
+    /// The fields `tls::x509` reads from a certificate, for the fuzz target to compare with
+    /// another reader.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct X509Fields {
+        pub version: u32,
+        pub issuer: Vec<u8>,
+        pub subject: Vec<u8>,
+        pub not_before: i64,
+        pub not_after: i64,
+        pub spki: Vec<u8>,
+        pub unique_ids: bool,
+        /// (OBJECT IDENTIFIER content, critical, value)
+        pub extensions: Vec<(Vec<u8>, bool, Vec<u8>)>,
+    }
+
+    /// The certificate reader (`tls::x509`, `tls::x509_ext`): `data` as a certificate, and
+    /// after its first byte as a Name and as the value of the known extension that byte
+    /// picks. Checks what must hold of whatever reads; returns the fields of a certificate.
+    pub fn x509_reader(data: &[u8]) -> Option<X509Fields> {
+        use crate::tls::{x509, x509_ext};
+        if let Some((pick, rest)) = data.split_first() {
+            let _ = (x509::name_text(rest), x509::common_names(rest));
+            let (oid, _) = x509_ext::KNOWN[usize::from(*pick) % x509_ext::KNOWN.len()];
+            let well_formed = x509_ext::well_formed(oid, rest);
+            assert!(well_formed.is_some());
+            let read = match oid {
+                x509_ext::SUBJECT_ALT_NAME => x509_ext::subject_alt_names(rest).is_some(),
+                x509_ext::BASIC_CONSTRAINTS => x509_ext::basic_constraints_ca(rest).is_some(),
+                x509_ext::EXTENDED_KEY_USAGE => x509_ext::extended_key_usage(rest).is_some(),
+                _ => well_formed == Some(true),
+            };
+            assert_eq!(well_formed, Some(read));
+        }
+        let cert = x509::Certificate::parse(data)?;
+        let within = |part: &[u8]| data.as_ptr_range().contains(&part.as_ptr()) && part.len() <= data.len();
+        assert!(within(cert.issuer) && within(cert.subject) && within(cert.spki));
+        assert!(cert.not_before >= -62_167_219_200 && cert.not_after < 253_402_300_800); // years 0..=9999
+        for name in [cert.issuer, cert.subject] {
+            let _ = (x509::name_text(name), x509::common_names(name));
+        }
+        for ext in &cert.extensions {
+            let _ = (x509_ext::well_formed(ext.oid, ext.value), x509_ext::extension_name(ext.oid));
+        }
+        Some(X509Fields {
+            version: cert.version,
+            issuer: cert.issuer.to_vec(),
+            subject: cert.subject.to_vec(),
+            not_before: cert.not_before,
+            not_after: cert.not_after,
+            spki: cert.spki.to_vec(),
+            unique_ids: cert.unique_ids,
+            extensions: cert.extensions.iter().map(|e| (e.oid.to_vec(), e.critical, e.value.to_vec())).collect(),
+        })
+    }
 }

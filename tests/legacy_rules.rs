@@ -63,6 +63,31 @@ fn well_formed_forged_certificates_are_accepted() {
     c.accepted(&c.leaf(Leaf::new(3, "x").ext(forge::san_dns(&["*.oap.svc"])), "v3-wild"), "a.oap.svc");
 }
 
+/// The extensions `openssl x509 -req -extfile` writes for a usual server configuration
+/// (bytes from OpenSSL 3: critical basicConstraints and keyUsage, extendedKeyUsage, key
+/// identifiers, certificatePolicies, cRLDistributionPoints, authorityInfoAccess,
+/// nsComment), without a subjectAltName: the legacy rules know and read them all.
+#[test]
+fn a_cn_only_leaf_with_the_usual_openssl_extensions_is_accepted() {
+    let c = Case::new();
+    let hex =
+        |s: &str| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<u8>>();
+    let exts = [
+        forge::ext(forge::OID_BASIC_CONSTRAINTS, true, &hex("3000")),
+        forge::ext(&[0x55, 0x1d, 0x0f], true, &hex("03020780")),
+        forge::ext(forge::OID_EKU, false, &hex("300A06082B06010505070301")),
+        forge::ext(&[0x55, 0x1d, 0x0e], false, &hex("0414923792E354339F96730F7B7C92908131ACE1486B")),
+        forge::ext(&[0x55, 0x1d, 0x23], false, &hex("3016801421B3E919AB5A3CE8E39C1E032D3C9F7AA80D947F")),
+        forge::ext(&[0x55, 0x1d, 0x20], false, &hex("3007300506032A0304")),
+        forge::ext(&[0x55, 0x1d, 0x1f], false, &hex("30123010A00EA00C860A687474703A2F2F63726C")),
+        forge::ext(&[0x2b, 6, 1, 5, 5, 7, 1, 1], false, &hex("3019301706082B06010505073001860B687474703A2F2F6F637370")),
+        forge::ext(&[0x60, 0x86, 0x48, 1, 0x86, 0xf8, 0x42, 1, 0x0d], false, &hex("16026869")),
+    ];
+    let mut leaf = Leaf::new(3, "localhost");
+    leaf.extensions = exts.to_vec();
+    c.accepted(&c.leaf(leaf, "v3-openssl-exts"), "localhost");
+}
+
 #[test]
 fn a_subjectaltname_with_only_a_uri_does_not_fall_back_to_the_cn() {
     let c = Case::new();

@@ -1,13 +1,13 @@
 //! The few DER structures the certificate checks need as raw bytes (signature input,
 //! algorithm identifiers, public keys), which field-level parsers do not expose.
 //!
-//! Kept by hand on purpose (issue 14): x509-parser, which the library already links, does
-//! not give these bytes. Its AlgorithmIdentifier keeps no raw encoding, so the legacy
-//! verifier could not compare a certificate's signature algorithm with webpki's
-//! identifiers byte for byte; rustls keeps a trust anchor's SubjectPublicKeyInfo without
-//! its outer SEQUENCE, which x509-parser does not read; and [`split_certificate`] tells a
-//! DER certificate from a DER key in `tls::files` without a full parse. A RustCrypto `der`
-//! reader would add a crate to the shipped library for the same hundred lines.
+//! Kept by hand on purpose (issues 14 and 15): webpki keeps a trust anchor's
+//! SubjectPublicKeyInfo without its outer SEQUENCE and refuses X.509 v1 certificates, and
+//! the legacy verifier compares a certificate's signature algorithm with webpki's
+//! identifiers byte for byte; [`split_certificate`] tells a DER certificate from a DER key
+//! in `tls::files` without a full parse. The fields of a certificate are read by
+//! `tls::x509` on top of [`next`]. A RustCrypto `der` reader would add a crate to the
+//! shipped library for the same few hundred lines.
 
 /// One DER element: its tag, its content, and the rest of the input after it.
 pub fn next(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {

@@ -19,16 +19,13 @@
 //! (`verify.rs`), on the strict path too.
 
 use super::der;
+use super::x509::Certificate;
+use super::x509_ext::{self, extension_name, GeneralName, BASIC_CONSTRAINTS, EXTENDED_KEY_USAGE, SUBJECT_ALT_NAME};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use rustls::{CertificateError, Error, OtherError};
 use std::net::IpAddr;
 use std::sync::Arc;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::oid_registry::{
-    Oid, OID_X509_EXT_BASIC_CONSTRAINTS, OID_X509_EXT_EXTENDED_KEY_USAGE, OID_X509_EXT_SUBJECT_ALT_NAME,
-};
-use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
 
 /// True for the strict verifier's "X.509 v1" failure (rustls passes it on as an opaque
 /// webpki error).
@@ -84,70 +81,56 @@ fn bad(e: CertificateError) -> Error {
     Error::InvalidCertificate(e)
 }
 
-/// The name of an extension in messages.
-fn extension_name(oid: &Oid<'_>) -> String {
-    if *oid == OID_X509_EXT_SUBJECT_ALT_NAME {
-        "subjectAltName".into()
-    } else if *oid == OID_X509_EXT_EXTENDED_KEY_USAGE {
-        "extendedKeyUsage".into()
-    } else if *oid == OID_X509_EXT_BASIC_CONSTRAINTS {
-        "basicConstraints".into()
-    } else {
-        format!("extension {oid}")
-    }
-}
-
 /// The structure rules: extensions only in v3, each well-formed and present once, no
 /// unknown critical one; not a CA; not restricted to other purposes.
-fn check_structure(cert: &X509Certificate<'_>) -> Result<(), Error> {
-    let version = cert.version();
-    if version.0 > X509Version::V3.0 {
+fn check_structure(cert: &Certificate<'_>) -> Result<(), Error> {
+    let version = u64::from(cert.version) + 1;
+    if version > 3 {
+        return Err(refuse(format!("the server's certificate claims X.509 version {version}, which does not exist")));
+    }
+    let exts = &cert.extensions;
+    if version != 3 && (!exts.is_empty() || (version == 1 && cert.unique_ids)) {
         return Err(refuse(format!(
-            "the server's certificate claims X.509 version {}, which does not exist",
-            version.0 + 1
+            "the server's certificate is X.509 v{version} but carries {}, which only later versions may have; it \
+             was not made by a standard tool and is not accepted",
+            if exts.is_empty() { "unique identifiers" } else { "extensions" }
         )));
     }
-    let tbs = &cert.tbs_certificate;
-    let has_uids = tbs.issuer_uid.is_some() || tbs.subject_uid.is_some();
-    if version != X509Version::V3 && (!cert.extensions().is_empty() || (version == X509Version::V1 && has_uids)) {
-        return Err(refuse(format!(
-            "the server's certificate is X.509 v{} but carries {}, which only later versions may have; it was \
-             not made by a standard tool and is not accepted",
-            version.0 + 1,
-            if cert.extensions().is_empty() { "unique identifiers" } else { "extensions" }
-        )));
-    }
-    for ext in cert.extensions() {
-        if matches!(ext.parsed_extension(), ParsedExtension::ParseError { .. }) {
-            return Err(refuse(format!(
-                "the server's certificate has a malformed {} extension",
-                extension_name(&ext.oid)
-            )));
-        }
-        if ext.critical && ext.parsed_extension().unsupported() {
-            return Err(refuse(format!(
-                "the server's certificate has a critical {} that swtls does not know",
-                extension_name(&ext.oid)
-            )));
+    for ext in exts {
+        match x509_ext::well_formed(ext.oid, ext.value) {
+            Some(false) => {
+                return Err(refuse(format!(
+                    "the server's certificate has a malformed {} extension",
+                    extension_name(ext.oid)
+                )))
+            }
+            None if ext.critical => {
+                return Err(refuse(format!(
+                    "the server's certificate has a critical {} that swtls does not know",
+                    extension_name(ext.oid)
+                )))
+            }
+            _ => {}
         }
     }
-    let exts = cert.extensions();
     if let Some(dup) = exts.iter().enumerate().find(|(i, e)| exts[..*i].iter().any(|f| f.oid == e.oid)) {
         return Err(refuse(format!(
             "the server's certificate has the {} extension more than once",
-            extension_name(&dup.1.oid)
+            extension_name(dup.1.oid)
         )));
     }
-    if let Some(bc) = cert.basic_constraints().map_err(|_| bad(CertificateError::BadEncoding))? {
-        if bc.value.ca {
+    if let Some(bc) = cert.extension(BASIC_CONSTRAINTS) {
+        if x509_ext::basic_constraints_ca(bc.value).ok_or_else(|| bad(CertificateError::BadEncoding))? {
             return Err(refuse(
                 "the server's certificate is a CA certificate (basicConstraints cA=TRUE), and a CA certificate is \
                  never accepted as a server's; issue the backend a certificate of its own (`swtls certs`)",
             ));
         }
     }
-    if let Some(eku) = cert.extended_key_usage().map_err(|_| bad(CertificateError::BadEncoding))? {
-        if !eku.value.server_auth && !eku.value.any {
+    if let Some(eku) = cert.extension(EXTENDED_KEY_USAGE) {
+        let (server_auth, any) =
+            x509_ext::extended_key_usage(eku.value).ok_or_else(|| bad(CertificateError::BadEncoding))?;
+        if !server_auth && !any {
             return Err(bad(CertificateError::InvalidPurpose));
         }
     }
@@ -162,7 +145,7 @@ pub fn verify(
     anchors: &[TrustAnchor<'_>],
     algorithms: &WebPkiSupportedAlgorithms,
 ) -> Result<String, Error> {
-    let (_, cert) = X509Certificate::from_der(leaf).map_err(|_| bad(CertificateError::BadEncoding))?;
+    let cert = Certificate::parse(leaf).ok_or_else(|| bad(CertificateError::BadEncoding))?;
     let signed = der::split_certificate(leaf).ok_or_else(|| bad(CertificateError::BadEncoding))?;
 
     // 1. Signed directly by a configured CA.
@@ -175,7 +158,7 @@ pub fn verify(
         })
     });
     if !signed_by_anchor {
-        let issuer = der::next(cert.issuer().as_raw()).map(|(_, content, _)| content);
+        let issuer = der::next(cert.issuer).map(|(_, content, _)| content);
         let named_issuer_known = anchors.iter().any(|a| Some(a.subject.as_ref()) == issuer);
         return Err(bad(if named_issuer_known {
             CertificateError::BadSignature
@@ -186,8 +169,7 @@ pub fn verify(
 
     // 2. Inside its validity window.
     let t = now.as_secs() as i64;
-    let validity = cert.validity();
-    let (not_before, not_after) = (validity.not_before.timestamp(), validity.not_after.timestamp());
+    let (not_before, not_after) = (cert.not_before, cert.not_after);
     if t < not_before {
         return Err(bad(CertificateError::NotValidYetContext {
             time: now,
@@ -205,22 +187,21 @@ pub fn verify(
     check_structure(&cert)?;
 
     // 4. The expected name: the subject CN, only where there is no subjectAltName at all.
-    if cert.extensions().iter().any(|e| e.oid == OID_X509_EXT_SUBJECT_ALT_NAME) {
+    if cert.extension(SUBJECT_ALT_NAME).is_some() {
         return Err(bad(CertificateError::NotValidForNameContext {
             expected: server_name.to_owned(),
             presented: presented_sans(&cert),
         }));
     }
-    let cns: Vec<String> =
-        cert.subject().iter_common_name().filter_map(|cn| cn.as_str().ok()).map(String::from).collect();
+    let cns = super::x509::common_names(cert.subject);
     if !cns.iter().any(|cn| cn_matches(cn, server_name)) {
         let presented = cns.iter().map(|cn| format!("{cn} (subject CN)")).collect();
         return Err(bad(CertificateError::NotValidForNameContext { expected: server_name.to_owned(), presented }));
     }
     Ok(format!(
         "an X.509 v{} certificate with the name only in its subject CN '{}'",
-        cert.version().0 + 1,
-        cns.first().map(String::as_str).unwrap_or("")
+        u64::from(cert.version) + 1,
+        cns.first().copied().unwrap_or("")
     ))
 }
 
@@ -242,8 +223,8 @@ pub fn verify_handshake_signature(
     if tls13 && tls12_only {
         return Err(rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme.into());
     }
-    let (_, parsed) = X509Certificate::from_der(cert).map_err(|_| bad(CertificateError::BadEncoding))?;
-    let spki = parsed.public_key().raw;
+    let parsed = Certificate::parse(cert).ok_or_else(|| bad(CertificateError::BadEncoding))?;
+    let spki = parsed.spki;
     let (_, spki_content, _) = der::next(spki).ok_or_else(|| bad(CertificateError::BadEncoding))?;
     let (key_alg, key) = der::split_spki(spki_content).ok_or_else(|| bad(CertificateError::BadEncoding))?;
     let candidates = algorithms
@@ -269,15 +250,14 @@ fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
 }
 
 /// The DNS names and IP addresses of a leaf's subjectAltName, for the name-mismatch message.
-fn presented_sans(cert: &X509Certificate<'_>) -> Vec<String> {
+fn presented_sans(cert: &Certificate<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for name in &san.value.general_names {
-            match name {
-                GeneralName::DNSName(d) => out.push(d.to_string()),
-                GeneralName::IPAddress(bytes) => out.extend(ip_from_bytes(bytes).map(|ip| ip.to_string())),
-                _ => {}
-            }
+    let names = cert.extension(SUBJECT_ALT_NAME).and_then(|san| x509_ext::subject_alt_names(san.value));
+    for name in names.unwrap_or_default() {
+        match name {
+            GeneralName::Dns(d) => out.push(d.to_string()),
+            GeneralName::Ip(bytes) => out.extend(ip_from_bytes(bytes).map(|ip| ip.to_string())),
+            GeneralName::Other => {}
         }
     }
     if out.is_empty() {

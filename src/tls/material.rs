@@ -102,9 +102,8 @@ fn load_roots(trust: &Trust, ca: Option<Vec<u8>>) -> Result<RootCertStore> {
 
 /// Warns when a certificate expires within 30 days (or has expired).
 fn warn_if_expiring(cert: &rustls_pki_types::CertificateDer<'_>, path: &Path, what: &str) {
-    use x509_parser::prelude::{FromDer, X509Certificate};
-    let Ok((_, parsed)) = X509Certificate::from_der(cert) else { return };
-    let not_after = parsed.validity().not_after.timestamp();
+    let Some(parsed) = super::x509::Certificate::parse(cert) else { return };
+    let not_after = parsed.not_after;
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let when = format_unix(not_after.max(0) as u64);
@@ -160,17 +159,16 @@ fn load_client_key(
         Err(e) => {
             // webpki cannot parse X.509 v1 certificates (SkyWalking's script makes v1 client
             // certificates too): compare the public keys from our own parse.
-            use x509_parser::prelude::{FromDer, X509Certificate};
             let leaf = certified.end_entity_cert().map_err(|_| {
                 Error::new(Status::CertificateInvalid, format!("{CERT_KEY}: '{}' holds no certificate", cert.display()))
             })?;
-            let (_, parsed) = X509Certificate::from_der(leaf).map_err(|_| {
+            let parsed = super::x509::Certificate::parse(leaf).ok_or_else(|| {
                 Error::new(
                     Status::CertificateInvalid,
                     format!("{CERT_KEY}: the first certificate in '{}' cannot be parsed: {e}", cert.display()),
                 )
             })?;
-            certified.key.public_key().is_none_or(|spki| spki.as_ref() == parsed.public_key().raw)
+            certified.key.public_key().is_none_or(|spki| spki.as_ref() == parsed.spki)
         }
     };
     if !matches {

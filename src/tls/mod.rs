@@ -8,6 +8,8 @@ pub(crate) mod legacy;
 mod material;
 mod plan;
 mod verify;
+pub(crate) mod x509;
+pub(crate) mod x509_ext;
 
 pub use diagnose::{
     classify_tls_error, closed_after_handshake, connection_failure, describe_peer_bytes, format_unix, looks_like_tls,

@@ -44,8 +44,8 @@ impl ClientIdentity {
                 format!("agent.ssl_cert_chain_path: the first certificate in '{}' cannot be parsed", path.display()),
             ));
         };
-        use x509_parser::prelude::{FromDer, X509Certificate};
-        let subject_text = X509Certificate::from_der(leaf).map(|(_, c)| c.subject().to_string()).unwrap_or_default();
+        let subject_text =
+            super::x509::Certificate::parse(leaf).map(|c| super::x509::name_text(c.subject)).unwrap_or_default();
         Ok(Some(ClientIdentity { key: bits.to_vec(), subject: subject.to_vec(), subject_text, path: path.clone() }))
     }
 
